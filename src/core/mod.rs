@@ -1,0 +1,11 @@
+//! The pure core: no FFI, unit-tested with plain `cargo test`.
+
+pub mod args;
+pub mod broadcast;
+pub mod error;
+pub mod filter;
+pub mod registry;
+pub mod shuffle;
+pub mod stats;
+
+pub use error::Error;

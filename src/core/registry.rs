@@ -1,0 +1,304 @@
+//! Live broadcasts by channel id, and tombstones of won ones.
+//!
+//! # Invariants
+//! - At most one live broadcast per channel id.
+//! - A won broadcast leaves a tombstone when it closes, so that late losers
+//!   keep getting 409 for `timeout + TOMBSTONE_GRACE` after it closed, even
+//!   once the channel left Stasis, hung up, or is broadcast again to others.
+//! - Tombstones are bounded in number (`MAX_TOMBSTONES`) and expire.
+//! - Locks are held only for map operations, never while talking to Asterisk.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::broadcast::{Broadcast, ClaimOutcome, Offered, Wake};
+use super::error::Error;
+
+/// How long after `timeout` a won broadcast keeps answering 409.
+pub const TOMBSTONE_GRACE: Duration = Duration::from_secs(5);
+/// Most tombstones kept; past it the oldest go first.
+pub const MAX_TOMBSTONES: usize = 16_384;
+
+struct Tombstone {
+    offered: Arc<Offered>,
+    expires: Instant,
+}
+
+#[derive(Default)]
+struct Tombstones {
+    by_channel: HashMap<String, Tombstone>,
+    /// Expiry order; an entry whose `expires` no longer matches the map is stale.
+    order: VecDeque<(String, Instant)>,
+}
+
+impl Tombstones {
+    fn purge(&mut self, now: Instant) {
+        while let Some((id, expires)) = self.order.front() {
+            let over = self.order.len() > MAX_TOMBSTONES;
+            if *expires > now && !over {
+                break;
+            }
+            if self
+                .by_channel
+                .get(id)
+                .is_some_and(|t| t.expires == *expires)
+            {
+                self.by_channel.remove(id);
+            }
+            self.order.pop_front();
+        }
+    }
+
+    fn insert(&mut self, id: &str, offered: Arc<Offered>, expires: Instant, now: Instant) {
+        self.by_channel
+            .insert(id.to_owned(), Tombstone { offered, expires });
+        self.order.push_back((id.to_owned(), expires));
+        self.purge(now);
+    }
+
+    fn conflicts(&mut self, id: &str, app: &str, now: Instant) -> bool {
+        self.purge(now);
+        self.by_channel
+            .get(id)
+            .is_some_and(|t| t.expires > now && t.offered.contains(app))
+    }
+}
+
+/// All broadcasts the module knows of.
+pub struct Registry<W> {
+    live: Mutex<HashMap<String, Arc<Broadcast<W>>>>,
+    tombstones: Mutex<Tombstones>,
+}
+
+impl<W: Wake> Default for Registry<W> {
+    fn default() -> Self {
+        Registry {
+            live: Mutex::new(HashMap::new()),
+            tombstones: Mutex::new(Tombstones::default()),
+        }
+    }
+}
+
+impl<W: Wake> Registry<W> {
+    /// Makes `bc` the live broadcast of its channel.
+    pub fn open(&self, bc: Broadcast<W>) -> Result<Arc<Broadcast<W>>, Error> {
+        let mut live = self.live.lock();
+        let id = bc.spec.channel_id.clone();
+        if live.contains_key(&id) {
+            return Err(Error::AlreadyBroadcasting(id));
+        }
+        let bc = Arc::new(bc);
+        live.insert(id, bc.clone());
+        Ok(bc)
+    }
+
+    /// The live broadcast of a channel.
+    pub fn get(&self, channel_id: &str) -> Option<Arc<Broadcast<W>>> {
+        self.live.lock().get(channel_id).cloned()
+    }
+
+    /// Decides a claim. The live broadcast answers if `app` was offered it;
+    /// otherwise a tombstone that offered `app` answers 409; otherwise 404.
+    /// Returns the broadcast the claim won, if it won.
+    pub fn claim(
+        &self,
+        channel_id: &str,
+        app: &str,
+        now: Instant,
+    ) -> (ClaimOutcome, Option<Arc<Broadcast<W>>>) {
+        if let Some(bc) = self.get(channel_id) {
+            if bc.offered().contains(app) {
+                let outcome = bc.claim(app);
+                let won = (outcome == ClaimOutcome::Won).then_some(bc);
+                return (outcome, won);
+            }
+        }
+        if self.tombstones.lock().conflicts(channel_id, app, now) {
+            (ClaimOutcome::Conflict, None)
+        } else {
+            (ClaimOutcome::NotFound, None)
+        }
+    }
+
+    /// Ends a broadcast: it leaves the live map (if it is still the live one of
+    /// its channel) and, if won, leaves a tombstone.
+    pub fn close(&self, bc: &Arc<Broadcast<W>>, now: Instant) {
+        // An unclaimed broadcast is decided here, so no claim can win it later.
+        let won = bc.close_unclaimed().is_some();
+        {
+            let mut live = self.live.lock();
+            if live
+                .get(&bc.spec.channel_id)
+                .is_some_and(|l| Arc::ptr_eq(l, bc))
+            {
+                live.remove(&bc.spec.channel_id);
+            }
+        }
+        if won {
+            let expires = now + bc.spec.timeout + TOMBSTONE_GRACE;
+            self.tombstones
+                .lock()
+                .insert(&bc.spec.channel_id, bc.offered().clone(), expires, now);
+        }
+    }
+
+    /// A snapshot of the live broadcasts, for operators.
+    pub fn live(&self) -> Vec<Arc<Broadcast<W>>> {
+        self.live.lock().values().cloned().collect()
+    }
+
+    /// Number of live broadcasts.
+    pub fn live_count(&self) -> usize {
+        self.live.lock().len()
+    }
+
+    /// Number of unexpired tombstones.
+    pub fn tombstone_count(&self, now: Instant) -> usize {
+        let mut t = self.tombstones.lock();
+        t.purge(now);
+        t.by_channel.len()
+    }
+
+    /// Closes every live broadcast and wakes its waiter (module unload);
+    /// returns how many there were.
+    pub fn close_all(&self, now: Instant) -> usize {
+        let all = self.live();
+        for bc in &all {
+            self.close(bc, now);
+            bc.waker().wake();
+        }
+        all.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::broadcast::tests::{spec, CountingWaker};
+    use super::super::broadcast::State;
+    use super::*;
+
+    fn open(
+        r: &Registry<CountingWaker>,
+        id: &str,
+        names: &[&str],
+        now: Instant,
+    ) -> Arc<Broadcast<CountingWaker>> {
+        r.open(Broadcast::new(
+            spec(id),
+            Offered::new(names.iter().copied()),
+            CountingWaker::default(),
+            now,
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn unknown_channel_is_not_found() {
+        let r = Registry::<CountingWaker>::default();
+        assert_eq!(
+            r.claim("nope", "a", Instant::now()).0,
+            ClaimOutcome::NotFound
+        );
+    }
+
+    #[test]
+    fn one_live_broadcast_per_channel() {
+        let r = Registry::default();
+        let now = Instant::now();
+        open(&r, "c", &["a"], now);
+        let again = r.open(Broadcast::new(
+            spec("c"),
+            Offered::new(["a"]),
+            CountingWaker::default(),
+            now,
+        ));
+        assert!(matches!(again, Err(Error::AlreadyBroadcasting(_))));
+    }
+
+    #[test]
+    fn won_broadcast_answers_409_after_close_until_expiry() {
+        let r = Registry::default();
+        let t0 = Instant::now();
+        let bc = open(&r, "c", &["a", "b"], t0);
+        let (o, won) = r.claim("c", "a", t0);
+        assert_eq!(o, ClaimOutcome::Won);
+        assert!(Arc::ptr_eq(&won.unwrap(), &bc));
+        r.close(&bc, t0);
+        assert_eq!(r.live_count(), 0);
+        let later = t0 + bc.spec.timeout + TOMBSTONE_GRACE - Duration::from_millis(1);
+        assert_eq!(r.claim("c", "b", later).0, ClaimOutcome::Conflict);
+        // Not offered: never a loser, so 404.
+        assert_eq!(r.claim("c", "z", later).0, ClaimOutcome::NotFound);
+        let expired = t0 + bc.spec.timeout + TOMBSTONE_GRACE;
+        assert_eq!(r.claim("c", "b", expired).0, ClaimOutcome::NotFound);
+        assert_eq!(r.tombstone_count(expired), 0);
+    }
+
+    #[test]
+    fn unclaimed_broadcast_leaves_nothing() {
+        let r = Registry::default();
+        let t0 = Instant::now();
+        let bc = open(&r, "c", &["a"], t0);
+        r.close(&bc, t0);
+        assert_eq!(bc.state(), State::Closed);
+        assert_eq!(r.claim("c", "a", t0).0, ClaimOutcome::NotFound);
+        assert_eq!(r.tombstone_count(t0), 0);
+    }
+
+    #[test]
+    fn rebroadcast_to_another_pool_keeps_losers_at_409() {
+        let r = Registry::default();
+        let t0 = Instant::now();
+        let first = open(&r, "c", &["p1-a", "p1-b"], t0);
+        assert_eq!(r.claim("c", "p1-a", t0).0, ClaimOutcome::Won);
+        r.close(&first, t0);
+        let _second = open(&r, "c", &["p2-a", "p2-b"], t0);
+        assert_eq!(r.claim("c", "p1-b", t0).0, ClaimOutcome::Conflict);
+        assert_eq!(r.claim("c", "p2-b", t0).0, ClaimOutcome::Won);
+        assert_eq!(r.claim("c", "p2-a", t0).0, ClaimOutcome::Conflict);
+    }
+
+    #[test]
+    fn rebroadcast_to_the_same_pool_is_claimable() {
+        let r = Registry::default();
+        let t0 = Instant::now();
+        let first = open(&r, "c", &["a", "b"], t0);
+        assert_eq!(r.claim("c", "a", t0).0, ClaimOutcome::Won);
+        r.close(&first, t0);
+        let second = open(&r, "c", &["a", "b"], t0);
+        assert_eq!(r.claim("c", "b", t0).0, ClaimOutcome::Won);
+        assert_eq!(second.winner(), Some("b"));
+    }
+
+    #[test]
+    fn tombstones_are_bounded() {
+        let r = Registry::default();
+        let t0 = Instant::now();
+        for i in 0..(MAX_TOMBSTONES + 100) {
+            let id = format!("c{i}");
+            let bc = open(&r, &id, &["a"], t0);
+            bc.claim("a");
+            r.close(&bc, t0);
+        }
+        assert_eq!(r.tombstone_count(t0), MAX_TOMBSTONES);
+        // The newest still answer 409, the oldest were evicted.
+        assert_eq!(
+            r.claim(&format!("c{}", MAX_TOMBSTONES + 99), "a", t0).0,
+            ClaimOutcome::Conflict
+        );
+        assert_eq!(r.claim("c0", "a", t0).0, ClaimOutcome::NotFound);
+    }
+
+    #[test]
+    fn close_all_empties_the_live_map() {
+        let r = Registry::default();
+        let t0 = Instant::now();
+        open(&r, "a", &["x"], t0);
+        open(&r, "b", &["x"], t0);
+        assert_eq!(r.close_all(t0), 2);
+        assert_eq!(r.live_count(), 0);
+    }
+}
