@@ -1,0 +1,134 @@
+//! Builds against the target Asterisk's own headers.
+//!
+//! - Headers: `ASTERISK_INCLUDE_DIR` (a directory holding `asterisk.h` and
+//!   `asterisk/`), else `/usr/include` when `asterisk.h` is there.
+//! - bindgen over `wrapper.h`, allowlisted to what `src/asterisk/` calls.
+//! - The C shim (`src/shim/shim.c`) is compiled by `cc` into a static archive
+//!   that is linked, whole, into the cdylib only: the lib's unit-test binary
+//!   never links it, because its module constructor references symbols that
+//!   exist only inside a running Asterisk.
+
+use std::env;
+use std::path::{Path, PathBuf};
+
+const MODULE: &str = "app_stasis_broadcast";
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=ASTERISK_INCLUDE_DIR");
+    println!("cargo:rerun-if-changed=wrapper.h");
+    println!("cargo:rerun-if-changed=include/asb_shim.h");
+    println!("cargo:rerun-if-changed=src/shim/shim.c");
+
+    let include = asterisk_include_dir();
+    println!(
+        "cargo:rerun-if-changed={}",
+        include.join("asterisk/buildopts.h").display()
+    );
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+
+    let defines = [
+        ("_GNU_SOURCE", None),
+        ("AST_MODULE", Some(format!("\"{MODULE}\""))),
+        (
+            "AST_MODULE_SELF_SYM",
+            Some(format!("__internal_{MODULE}_self")),
+        ),
+    ];
+
+    // The shim.
+    let mut cc = cc::Build::new();
+    cc.file("src/shim/shim.c")
+        .include("include")
+        .include(&include)
+        .pic(true)
+        .warnings(true)
+        .flag_if_supported("-Wno-unused-parameter")
+        .flag_if_supported("-Wno-sign-compare")
+        .flag_if_supported("-Wno-missing-field-initializers")
+        // Asterisk's own headers trip this one (strings.h's force_inline).
+        .flag_if_supported("-Wno-old-style-declaration")
+        .cargo_metadata(false);
+    for (k, v) in &defines {
+        cc.define(k, v.as_deref());
+    }
+    cc.compile("asb_shim");
+    let archive = out.join("libasb_shim.a");
+    // Whole archive: nothing in Rust references AST_MODULE_INFO's constructor,
+    // which must still be in the module.
+    println!("cargo:rustc-link-arg-cdylib=-Wl,--whole-archive");
+    println!("cargo:rustc-link-arg-cdylib={}", archive.display());
+    println!("cargo:rustc-link-arg-cdylib=-Wl,--no-whole-archive");
+
+    // The bindings.
+    let mut b = bindgen::Builder::default()
+        .header("wrapper.h")
+        .clang_arg(format!("-I{}", include.display()))
+        .clang_arg("-Iinclude")
+        // asterisk/utils.h takes a blocks-based RAII_VAR branch under clang.
+        .clang_arg("-fblocks")
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
+        .allowlist_function("sb_.*")
+        .allowlist_type("sb_log_level")
+        .allowlist_function("ast_channel_name")
+        .allowlist_function("ast_channel_uniqueid")
+        .allowlist_function("ast_check_hangup")
+        .allowlist_function("ast_waitfor_nandfds")
+        .allowlist_function("ast_read")
+        .allowlist_function("ast_queue_frame_head")
+        .allowlist_function("ast_is_deferrable_frame")
+        .allowlist_function("pbx_builtin_setvar_helper")
+        .allowlist_function("ast_json_copy")
+        .allowlist_function("ast_json_unref")
+        .allowlist_function("stasis_app_send")
+        .allowlist_function("stasis_app_exec")
+        .allowlist_function("ast_free_ptr")
+        .allowlist_var("AST_OPTIONAL_API_UNAVAILABLE")
+        // Opaque to Rust: only ever handled through pointers.
+        .opaque_type("ast_channel")
+        .opaque_type("ast_json")
+        .opaque_type("ast_frame")
+        .layout_tests(false)
+        .generate_comments(false);
+    for (k, v) in &defines {
+        b = b.clang_arg(match v {
+            Some(v) => format!("-D{k}={v}"),
+            None => format!("-D{k}"),
+        });
+    }
+    b.generate()
+        .unwrap_or_else(|e| fail(&format!("bindgen over wrapper.h failed: {e}")))
+        .write_to_file(out.join("bindings.rs"))
+        .expect("write bindings.rs");
+}
+
+fn asterisk_include_dir() -> PathBuf {
+    if let Some(dir) = env::var_os("ASTERISK_INCLUDE_DIR") {
+        let dir = PathBuf::from(dir);
+        if has_headers(&dir) {
+            return dir;
+        }
+        fail(&format!(
+            "ASTERISK_INCLUDE_DIR={} does not hold asterisk.h and asterisk/",
+            dir.display()
+        ));
+    }
+    let system = Path::new("/usr/include");
+    if has_headers(system) {
+        return system.to_path_buf();
+    }
+    fail(
+        "Asterisk's headers were not found. Set ASTERISK_INCLUDE_DIR to a directory holding \
+         asterisk.h and asterisk/ (your Asterisk's own: e.g. the asterisk-dev package, or \
+         `make install-headers`), or run `scripts/testbed headers`, which copies them out of \
+         the test bed's Asterisk 22.10.1 image and prints the directory.",
+    )
+}
+
+fn has_headers(dir: &Path) -> bool {
+    dir.join("asterisk.h").is_file() && dir.join("asterisk").is_dir()
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("error: {msg}");
+    panic!("{msg}");
+}

@@ -1,0 +1,216 @@
+//! The application: offer, wait, hand-over. Runs on the channel's PBX thread.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::asterisk::channel::Woken;
+use crate::asterisk::eventfd::EventFd;
+use crate::asterisk::json::Json;
+use crate::asterisk::{stasis, Channel};
+use crate::core::args::{self, BroadcastArgs};
+use crate::core::broadcast::{Broadcast, Offered, Spec, State};
+use crate::core::filter::Filter;
+use crate::core::shuffle::shuffle;
+use crate::core::stats::Stats;
+use crate::core::Error;
+use crate::module::ModuleState;
+
+/// The broadcast as the module runs it.
+pub type Live = Arc<Broadcast<EventFd>>;
+
+/// The channel variable the application sets.
+const STATUS_VAR: &str = "STASISSTATUS";
+
+/// Why a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitEnd {
+    /// Won by a claim (or closed by unload: the caller looks at the latch).
+    Decided,
+    Deadline,
+    Hangup,
+}
+
+/// `StasisBroadcast(...)`: returns what the application returns to the PBX.
+pub fn exec(st: &ModuleState, chan: &Channel<'_>, data: &str) -> i32 {
+    chan.set_var(STATUS_VAR, "");
+    let name = chan.name();
+    let args = args::parse(data);
+    for w in &args.warnings {
+        warning!("Channel {name}: {w}");
+    }
+    debug!(
+        3,
+        "Broadcasting channel {name} (timeout={}ms, filter={}, args={})",
+        args.timeout_ms,
+        args.filter.as_deref().unwrap_or("none"),
+        args.stasis_args.len()
+    );
+
+    let bc = match start(st, chan, &args) {
+        Ok(bc) => bc,
+        Err(e) => {
+            error!("Channel {name}: {e}; the call was offered to no application");
+            Stats::bump(&st.stats.failed);
+            chan.set_var(STATUS_VAR, "FAILED");
+            return 0;
+        }
+    };
+    // Whatever happens from here on, the broadcast leaves the live map.
+    let live = CloseOnDrop { st, bc: &bc };
+    let end = wait(chan, &bc, Duration::from_millis(args.timeout_ms.into()));
+
+    // Decides an undecided broadcast: no claim can win it after this.
+    let Some(winner) = bc.close_unclaimed().map(str::to_owned) else {
+        drop(live);
+        if end == WaitEnd::Hangup {
+            verbose!(3, "Channel {name} hung up while waiting for a claim");
+            Stats::bump(&st.stats.hangups);
+        } else {
+            warning!(
+                "Channel {name}: not claimed within {}ms timeout",
+                args.timeout_ms
+            );
+            Stats::bump(&st.stats.timed_out);
+        }
+        chan.set_var(STATUS_VAR, "TIMEOUT");
+        return 0;
+    };
+
+    verbose!(3, "Channel {name} claimed by {winner}, entering Stasis");
+    let rc = stasis::exec(chan, &winner, &args.stasis_args);
+    // Stays won (409 for late claims) until the session is over; then a tombstone.
+    drop(live);
+    Stats::bump(&st.stats.claimed);
+    if rc == 0 {
+        chan.set_var(STATUS_VAR, "SUCCESS");
+        return 0;
+    }
+    Stats::bump(&st.stats.failed);
+    chan.set_var(STATUS_VAR, "FAILED");
+    if chan.hung_up() {
+        -1
+    } else {
+        0
+    }
+}
+
+/// Closes the broadcast when dropped, on every path.
+struct CloseOnDrop<'a> {
+    st: &'a ModuleState,
+    bc: &'a Live,
+}
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.st.registry.close(self.bc, Instant::now());
+    }
+}
+
+/// Opens a broadcast and offers the call: the event is built once, the
+/// matching applications are shuffled, each gets a shallow copy.
+pub fn start(st: &ModuleState, chan: &Channel<'_>, args: &BroadcastArgs) -> Result<Live, Error> {
+    let filter = match args.filter.as_deref() {
+        Some(p) => Some(
+            st.filters
+                .get(p)
+                .inspect_err(|_| Stats::bump(&st.stats.bad_filters))?,
+        ),
+        None => None,
+    };
+    let event = Json::call_broadcast(chan)
+        .ok_or_else(|| Error::Host("could not build the CallBroadcast event".into()))?;
+    let mut names = stasis::app_names()
+        .ok_or_else(|| Error::Host("could not list the Stasis applications".into()))?;
+    names.retain(|n| filter.as_ref().is_none_or(|f| f.matches(n)));
+    shuffle(&mut names);
+
+    let waker = EventFd::new().map_err(|e| Error::Host(format!("eventfd: {e}")))?;
+    let id = chan.uniqueid();
+    // A broadcast left open by an earlier API caller on this channel is replaced.
+    if let Some(old) = st.registry.get(&id) {
+        st.registry.close(&old, Instant::now());
+    }
+    let spec = Spec {
+        channel_id: id,
+        channel_name: chan.name(),
+        filter,
+        timeout: Duration::from_millis(args.timeout_ms.into()),
+        notify_claimed: args.notify_claimed,
+    };
+    let bc = st.registry.open(Broadcast::new(
+        spec,
+        Offered::new(names.iter().map(String::as_str)),
+        waker,
+        Instant::now(),
+    ))?;
+    Stats::bump(&st.stats.started);
+    st.stats
+        .offered_total
+        .fetch_add(names.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    for n in &names {
+        if !stasis::send(n, &event) {
+            debug!(
+                1,
+                "Channel {}: could not send CallBroadcast to '{n}'", bc.spec.channel_name
+            );
+        }
+    }
+    debug!(
+        2,
+        "Channel {}: offered to {} application(s)",
+        bc.spec.channel_name,
+        names.len()
+    );
+    Ok(bc)
+}
+
+/// Sleeps on the channel and the broadcast's wake-up together until a claim
+/// decides it, the deadline passes, or the channel hangs up. Frames that
+/// arrive meanwhile are read and dropped (deferrable ones are put back
+/// afterwards, as Asterisk's own waiting helpers do). No periodic wake-ups.
+pub fn wait(chan: &Channel<'_>, bc: &Live, timeout: Duration) -> WaitEnd {
+    let deadline = Instant::now() + timeout;
+    let waker = bc.waker();
+    let mut deferred = Vec::new();
+    let end = loop {
+        if bc.state() != State::Open {
+            break WaitEnd::Decided;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break WaitEnd::Deadline;
+        }
+        // Round up so that the deadline has passed when the wait returns.
+        let ms = i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+        match chan.wait_with_fd(waker.fd(), ms) {
+            Woken::Fd => waker.drain(),
+            Woken::Timeout => {}
+            Woken::Error => break WaitEnd::Hangup,
+            Woken::Channel => match chan.read() {
+                None => break WaitEnd::Hangup,
+                Some(f) if f.is_hangup() => break WaitEnd::Hangup,
+                Some(f) if f.is_deferrable() => deferred.extend(f.duplicate()),
+                Some(_) => {}
+            },
+        }
+    };
+    // Head-queueing reverses order, so put them back last first.
+    for f in deferred.iter().rev() {
+        chan.requeue_front(f);
+    }
+    end
+}
+
+/// Sends CallClaimed to the registered applications the filter matches.
+pub fn notify_claimed(bc: &Live, winner: &str) {
+    let Some(event) = Json::call_claimed(&bc.spec.channel_id, winner) else {
+        return;
+    };
+    let Some(names) = stasis::app_names() else {
+        return;
+    };
+    let filter: Option<&Filter> = bc.spec.filter.as_ref();
+    for n in names.iter().filter(|n| filter.is_none_or(|f| f.matches(n))) {
+        stasis::send(n, &event);
+    }
+}

@@ -1,0 +1,54 @@
+//! An owned Asterisk frame.
+//!
+//! # Invariants
+//! `Frame` owns a non-null frame that nobody else frees; Drop frees it with
+//! Asterisk's own `ast_frfree` (through the shim).
+
+use std::ptr::NonNull;
+
+use super::sys;
+
+/// A frame read from a channel (or a duplicate of one).
+pub struct Frame(NonNull<sys::ast_frame>);
+
+impl Frame {
+    /// Takes ownership of a frame.
+    ///
+    /// # Safety
+    /// `raw` is null or a frame the caller owns and hands over.
+    pub unsafe fn from_raw(raw: *mut sys::ast_frame) -> Option<Frame> {
+        NonNull::new(raw).map(Frame)
+    }
+
+    /// The raw pointer, still owned by `self`.
+    pub fn as_ptr(&self) -> *mut sys::ast_frame {
+        self.0.as_ptr()
+    }
+
+    /// A hangup control frame.
+    pub fn is_hangup(&self) -> bool {
+        // SAFETY: valid frame (invariant).
+        unsafe { sys::sb_frame_is_hangup(self.as_ptr()) != 0 }
+    }
+
+    /// A frame that Asterisk's own waiting helpers keep for later rather than
+    /// drop (e.g. some control frames), so that the dialplan still sees it.
+    pub fn is_deferrable(&self) -> bool {
+        // SAFETY: valid frame (invariant).
+        unsafe { sys::ast_is_deferrable_frame(self.as_ptr()) != 0 }
+    }
+
+    /// An independent copy (frames read from a channel may point into
+    /// channel-owned buffers).
+    pub fn duplicate(&self) -> Option<Frame> {
+        // SAFETY: valid frame; the duplicate is newly allocated and ours.
+        unsafe { Frame::from_raw(sys::sb_frame_dup(self.as_ptr())) }
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        // SAFETY: we own the frame (invariant) and never use it again.
+        unsafe { sys::sb_frame_free(self.as_ptr()) };
+    }
+}

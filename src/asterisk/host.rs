@@ -1,0 +1,78 @@
+//! The module's registrations with Asterisk: the application, the optional
+//! API, the CLI, and the questions asked before loading.
+
+use super::log::c_string;
+use super::sys;
+use crate::core::Error;
+
+/// Whether a module of this file name is loaded.
+pub fn module_loaded(name: &str) -> bool {
+    let name = c_string(name);
+    // SAFETY: valid C string.
+    unsafe { sys::sb_module_loaded(name.as_ptr()) != 0 }
+}
+
+/// Whether a dialplan application of this name is registered.
+pub fn app_registered(name: &str) -> bool {
+    let name = c_string(name);
+    // SAFETY: valid C string.
+    unsafe { sys::sb_app_registered(name.as_ptr()) != 0 }
+}
+
+/// Registers `StasisBroadcast`.
+pub fn register_app() -> Result<(), Error> {
+    // SAFETY: no arguments; the shim registers a static trampoline.
+    match unsafe { sys::sb_register_app() } {
+        0 => Ok(()),
+        _ => Err(Error::Host(
+            "could not register application StasisBroadcast".into(),
+        )),
+    }
+}
+
+/// Unregisters `StasisBroadcast`.
+pub fn unregister_app() {
+    // SAFETY: no arguments.
+    unsafe { sys::sb_unregister_app() };
+}
+
+/// Becomes the implementation of the optional API (res_ari_events' claim endpoint).
+pub fn provide_api() {
+    // SAFETY: no arguments; the shim passes static function pointers.
+    unsafe { sys::sb_provide_api() };
+}
+
+/// Stops being it.
+pub fn unprovide_api() {
+    // SAFETY: no arguments.
+    unsafe { sys::sb_unprovide_api() };
+}
+
+/// Registers the CLI commands.
+pub fn register_cli() -> Result<(), Error> {
+    // SAFETY: no arguments; static entries.
+    match unsafe { sys::sb_register_cli() } {
+        0 => Ok(()),
+        _ => Err(Error::Host("could not register the CLI commands".into())),
+    }
+}
+
+/// Unregisters them.
+pub fn unregister_cli() {
+    // SAFETY: no arguments.
+    unsafe { sys::sb_unregister_cli() };
+}
+
+/// Writes text to a CLI session.
+pub fn cli_write(fd: i32, text: &str) {
+    let text = c_string(text);
+    // SAFETY: valid C string; fd came from Asterisk's CLI handler.
+    unsafe { sys::sb_cli_write(fd, text.as_ptr()) };
+}
+
+/// A copy of `s` in Asterisk's allocator, for callers that `ast_free()` it.
+pub fn host_strdup(s: &str) -> *mut std::os::raw::c_char {
+    let s = c_string(s);
+    // SAFETY: valid C string; the result is owned by the caller.
+    unsafe { sys::sb_strdup(s.as_ptr()) }
+}

@@ -1,0 +1,13 @@
+//! The only layer that touches bindgen's types: small safe wrappers with RAII.
+
+#[macro_use]
+pub mod log;
+pub mod channel;
+pub mod eventfd;
+pub mod frame;
+pub mod host;
+pub mod json;
+pub mod stasis;
+pub(crate) mod sys;
+
+pub use channel::Channel;

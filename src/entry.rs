@@ -1,0 +1,234 @@
+//! The extern "C" entry points the shim calls. They only glue: convert the
+//! arguments, enter the module, and catch any panic so that none crosses
+//! into Asterisk (it is logged, and an error is returned instead).
+
+use std::os::raw::{c_char, c_int, c_uint};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::time::{Duration, Instant};
+
+use crate::asterisk::channel::lossy;
+use crate::asterisk::{host, sys, Channel};
+use crate::module::{self, Entry, InFlight, ModuleState};
+use crate::{api, app, cli};
+
+/// Asterisk's module-load results.
+const LOAD_SUCCESS: c_int = 0;
+const LOAD_DECLINE: c_int = 1;
+/// How long unload waits for woken PBX threads to leave the module.
+const UNLOAD_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs `f`, turning a panic into an ERROR line and `on_panic`.
+fn guard<T>(what: &str, on_panic: T, f: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            error!("internal error in {what}: {msg} (please report this)");
+            on_panic
+        }
+    }
+}
+
+/// Runs `f` with the module state, counted as in flight; `unloaded` when the
+/// module is not (or no longer) loaded.
+fn with_state<T>(
+    what: &str,
+    kind: Entry,
+    unloaded: T,
+    on_panic: T,
+    f: impl FnOnce(&ModuleState) -> T,
+) -> T {
+    let _in = InFlight::enter(kind);
+    guard(what, on_panic, || match module::state() {
+        Some(st) => f(&st),
+        None => unloaded,
+    })
+}
+
+/// A C string argument as an owned Rust string (`None` for null).
+///
+/// # Safety
+/// `p` is null or a valid NUL-terminated string.
+unsafe fn arg(p: *const c_char) -> Option<String> {
+    // SAFETY: caller's promise.
+    (!p.is_null()).then(|| unsafe { lossy(p) })
+}
+
+#[no_mangle]
+pub extern "C" fn asb_load() -> c_int {
+    guard("load", LOAD_DECLINE, || {
+        if host::module_loaded("res_stasis_broadcast.so") || host::app_registered("StasisBroadcast")
+        {
+            error!(
+                "res_stasis_broadcast.so (Asterisk's own StasisBroadcast) is loaded or StasisBroadcast is already \
+                 registered; app_stasis_broadcast replaces it: add 'noload => res_stasis_broadcast.so' to \
+                 modules.conf and restart Asterisk. Declining to load."
+            );
+            return LOAD_DECLINE;
+        }
+        module::install();
+        if let Err(e) = host::register_app().and_then(|_| host::register_cli()) {
+            error!("{e}; declining to load");
+            host::unregister_cli();
+            host::unregister_app();
+            module::uninstall();
+            return LOAD_DECLINE;
+        }
+        host::provide_api();
+        notice!(
+            "app_stasis_broadcast {} loaded: StasisBroadcast() ready, claims through POST /ari/events/claim",
+            env!("CARGO_PKG_VERSION")
+        );
+        LOAD_SUCCESS
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn asb_unload() -> c_int {
+    guard("unload", -1, || {
+        // Give every waiting call back to its dialplan first.
+        if let Some(st) = module::state() {
+            let n = st.registry.close_all(Instant::now());
+            if n > 0 {
+                notice!(
+                    "Unloading: {n} broadcast(s) still waiting were ended (STASISSTATUS=TIMEOUT)"
+                );
+            }
+        }
+        if !module::drain(Entry::Exec, UNLOAD_GRACE) {
+            error!(
+                "Cannot unload: {} call(s) are still in StasisBroadcast (in a winner's Stasis session); \
+                 try again once they have left it",
+                module::in_flight(Entry::Exec)
+            );
+            return -1;
+        }
+        host::unprovide_api();
+        host::unregister_cli();
+        host::unregister_app();
+        module::uninstall();
+        // A claim that read the function pointer just before unprovide may still run.
+        module::drain(Entry::Api, UNLOAD_GRACE);
+        0
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn asb_reload() -> c_int {
+    // No configuration to reload; the module's behaviour comes from its arguments.
+    0
+}
+
+/// # Safety
+/// Called by Asterisk's PBX with a valid channel (owned by the calling
+/// thread for the duration) and a NUL-terminated argument string or null.
+#[no_mangle]
+pub unsafe extern "C" fn asb_exec(chan: *mut sys::ast_channel, data: *const c_char) -> c_int {
+    with_state("StasisBroadcast", Entry::Exec, -1, 0, |st| {
+        // SAFETY: the PBX hands us a valid channel for the call's duration.
+        let Some(chan) = (unsafe { Channel::from_raw(chan) }) else {
+            return -1;
+        };
+        // SAFETY: null or a valid C string (Asterisk's promise).
+        let data = unsafe { arg(data) }.unwrap_or_default();
+        app::exec(st, &chan, &data)
+    })
+}
+
+/// # Safety
+/// As the header's `stasis_app_broadcast_channel`: a valid channel, and a
+/// filter that is null or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn asb_api_broadcast_channel(
+    chan: *mut sys::ast_channel,
+    timeout_ms: c_int,
+    app_filter: *const c_char,
+    flags: c_uint,
+) -> c_int {
+    with_state("stasis_app_broadcast_channel", Entry::Api, -1, -1, |st| {
+        // SAFETY: the caller's promise.
+        let Some(chan) = (unsafe { Channel::from_raw(chan) }) else {
+            return -1;
+        };
+        // SAFETY: the caller's promise.
+        let filter = unsafe { arg(app_filter) };
+        api::broadcast_channel(st, &chan, timeout_ms, filter, flags)
+    })
+}
+
+/// # Safety
+/// Both arguments null or valid C strings.
+#[no_mangle]
+pub unsafe extern "C" fn asb_api_claim_channel(
+    channel_id: *const c_char,
+    app_name: *const c_char,
+) -> c_int {
+    with_state("stasis_app_claim_channel", Entry::Api, -1, -1, |st| {
+        // SAFETY: the caller's promise.
+        let (id, app) = unsafe { (arg(channel_id), arg(app_name)) };
+        api::claim(st, &id.unwrap_or_default(), &app.unwrap_or_default())
+    })
+}
+
+/// # Safety
+/// `channel_id` null or a valid C string. The result is the caller's to `ast_free()`.
+#[no_mangle]
+pub unsafe extern "C" fn asb_api_broadcast_winner(channel_id: *const c_char) -> *mut c_char {
+    with_state(
+        "stasis_app_broadcast_winner",
+        Entry::Api,
+        ptr::null_mut(),
+        ptr::null_mut(),
+        |st| {
+            // SAFETY: the caller's promise.
+            let id = unsafe { arg(channel_id) }.unwrap_or_default();
+            match api::winner(st, &id) {
+                Some(w) => host::host_strdup(&w),
+                None => ptr::null_mut(),
+            }
+        },
+    )
+}
+
+/// # Safety
+/// A valid channel, owned by the calling thread for the duration.
+#[no_mangle]
+pub unsafe extern "C" fn asb_api_broadcast_wait(
+    chan: *mut sys::ast_channel,
+    timeout_ms: c_int,
+) -> c_int {
+    with_state("stasis_app_broadcast_wait", Entry::Api, -1, -1, |st| {
+        // SAFETY: the caller's promise.
+        let Some(chan) = (unsafe { Channel::from_raw(chan) }) else {
+            return -1;
+        };
+        api::wait(st, &chan, timeout_ms)
+    })
+}
+
+/// # Safety
+/// `channel_id` null or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn asb_api_broadcast_cleanup(channel_id: *const c_char) {
+    with_state("stasis_app_broadcast_cleanup", Entry::Api, (), (), |st| {
+        // SAFETY: the caller's promise.
+        let id = unsafe { arg(channel_id) }.unwrap_or_default();
+        api::cleanup(st, &id);
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn asb_cli(fd: c_int, what: c_int) {
+    with_state("CLI", Entry::Api, (), (), |st| {
+        let text = match what {
+            0 => cli::show(st, Instant::now()),
+            _ => cli::stats(st, Instant::now()),
+        };
+        host::cli_write(fd, &text);
+    })
+}

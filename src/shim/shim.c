@@ -1,0 +1,335 @@
+/*
+ * app_stasis_broadcast - the C shim.
+ *
+ * Only what C alone can express: the module-info block, Asterisk's macros
+ * (ao2_ref, ast_channel_lock, ast_log, ast_frfree, AST_CLI_DEFINE ...),
+ * variadic JSON packing, and the casts the optional API needs. No logic:
+ * everything is decided in Rust (see include/asb_shim.h for the contract).
+ *
+ * Copyright (C) 2026, the app_stasis_broadcast developers
+ * SPDX-License-Identifier: GPL-2.0-only
+ */
+
+#include "asterisk.h"
+
+#include "asterisk/app.h"
+#include "asterisk/astobj2.h"
+#include "asterisk/channel.h"
+#include "asterisk/cli.h"
+#include "asterisk/frame.h"
+#include "asterisk/json.h"
+#include "asterisk/logger.h"
+#include "asterisk/module.h"
+#include "asterisk/optional_api.h"
+#include "asterisk/pbx.h"
+#include "asterisk/stasis_app.h"
+#include "asterisk/stasis_channels.h"
+#include "asterisk/strings.h"
+#include "asterisk/time.h"
+#include "asterisk/utils.h"
+
+#include "asb_shim.h"
+
+#ifndef OPTIONAL_API
+#error "app_stasis_broadcast needs an Asterisk built with OPTIONAL_API (res_ari_events reaches it through it)"
+#endif
+
+static const char app_name[] = "StasisBroadcast";
+
+static const char app_synopsis[] =
+	"Offer a call to many ARI applications at once; the first to claim it gets it in Stasis.";
+
+static const char app_description[] =
+	"StasisBroadcast([timeout[,app_filter[,args[,notify_claimed]]]])\n"
+	"\n"
+	"Sends a CallBroadcast event to every registered ARI application whose name\n"
+	"matches app_filter (all of them when it is empty). The first application to\n"
+	"POST /ari/events/claim?channelId=<id>&application=<its name> wins; the channel\n"
+	"then enters Stasis() in that application exactly as Stasis(winner,args...)\n"
+	"would. Later claims get 409. With no claim in time, the dialplan goes on.\n"
+	"\n"
+	"  timeout        - ms to wait for a claim, 0-60000 (default 500).\n"
+	"  app_filter     - regular expression over application names, unanchored;\n"
+	"                   matched in linear time. A filter that does not compile\n"
+	"                   offers the call to nobody (STASISSTATUS=FAILED).\n"
+	"  args           - colon-delimited arguments for the winner's StasisStart.\n"
+	"  notify_claimed - a true value sends CallClaimed to the matching\n"
+	"                   applications once the call is claimed (default no).\n"
+	"\n"
+	"Sets STASISSTATUS to SUCCESS (claimed, Stasis ran), FAILED (claimed but Stasis\n"
+	"failed, or the broadcast could not start) or TIMEOUT (no claim in time, or the\n"
+	"caller hung up while waiting). Only applications that were offered the call\n"
+	"can claim it.\n";
+
+void sb_log(int level, int verbosity, const char *file, int line, const char *func, const char *msg)
+{
+	switch (level) {
+	case SB_LOG_ERROR:
+		ast_log(__LOG_ERROR, file, line, func, "%s\n", msg);
+		break;
+	case SB_LOG_WARNING:
+		ast_log(__LOG_WARNING, file, line, func, "%s\n", msg);
+		break;
+	case SB_LOG_NOTICE:
+		ast_log(__LOG_NOTICE, file, line, func, "%s\n", msg);
+		break;
+	case SB_LOG_VERBOSE:
+		if (VERBOSITY_ATLEAST(verbosity)) {
+			__ast_verbose(file, line, func, verbosity, "%s\n", msg);
+		}
+		break;
+	default:
+		if (DEBUG_ATLEAST(verbosity)) {
+			ast_log(__LOG_DEBUG, file, line, func, "%s\n", msg);
+		}
+		break;
+	}
+}
+
+static int exec_trampoline(struct ast_channel *chan, const char *data)
+{
+	return asb_exec(chan, data);
+}
+
+int sb_register_app(void)
+{
+	return ast_register_application(app_name, exec_trampoline, app_synopsis, app_description);
+}
+
+int sb_unregister_app(void)
+{
+	return ast_unregister_application(app_name);
+}
+
+int sb_app_registered(const char *name)
+{
+	return pbx_findapp(name) != NULL;
+}
+
+int sb_module_loaded(const char *name)
+{
+	return ast_module_check(name);
+}
+
+/*
+ * The optional API: the five functions of asterisk/stasis_app_broadcast.h.
+ * The typedefs repeat the header's prototypes so that a mismatch with the
+ * Rust implementations is a compile error here rather than a crash there.
+ */
+typedef int (*broadcast_channel_fn)(struct ast_channel *, int, const char *, unsigned int);
+typedef int (*claim_channel_fn)(const char *, const char *);
+typedef char *(*broadcast_winner_fn)(const char *);
+typedef int (*broadcast_wait_fn)(struct ast_channel *, int);
+typedef void (*broadcast_cleanup_fn)(const char *);
+
+static const struct {
+	const char *name;
+	ast_optional_fn impl;
+} api[] = {
+	{ "stasis_app_broadcast_channel",
+		(ast_optional_fn) (broadcast_channel_fn) asb_api_broadcast_channel },
+	{ "stasis_app_claim_channel", (ast_optional_fn) (claim_channel_fn) asb_api_claim_channel },
+	{ "stasis_app_broadcast_winner",
+		(ast_optional_fn) (broadcast_winner_fn) asb_api_broadcast_winner },
+	{ "stasis_app_broadcast_wait", (ast_optional_fn) (broadcast_wait_fn) asb_api_broadcast_wait },
+	{ "stasis_app_broadcast_cleanup",
+		(ast_optional_fn) (broadcast_cleanup_fn) asb_api_broadcast_cleanup },
+};
+
+void sb_provide_api(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(api); i++) {
+		ast_optional_api_provide(api[i].name, api[i].impl);
+	}
+}
+
+void sb_unprovide_api(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(api); i++) {
+		ast_optional_api_unprovide(api[i].name, api[i].impl);
+	}
+}
+
+/* CLI: "stasis broadcast show" and "stasis broadcast stats". */
+static char *cli_run(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a, int what)
+{
+	if (cmd == CLI_GENERATE) {
+		/* The words are fixed; Asterisk completes them from e->command. */
+		return NULL;
+	}
+	if (a->argc != e->args) {
+		return CLI_SHOWUSAGE;
+	}
+	asb_cli(a->fd, what);
+	return CLI_SUCCESS;
+}
+
+static char *cli_show(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)
+{
+	if (cmd == CLI_INIT) {
+		e->command = "stasis broadcast show";
+		e->usage =
+			"Usage: stasis broadcast show\n"
+			"       Lists the live broadcasts: channel, id, age, timeout, filter,\n"
+			"       number of applications offered, state and winner.\n";
+		return NULL;
+	}
+	return cli_run(e, cmd, a, 0);
+}
+
+static char *cli_stats(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)
+{
+	if (cmd == CLI_INIT) {
+		e->command = "stasis broadcast stats";
+		e->usage =
+			"Usage: stasis broadcast stats\n"
+			"       Shows StasisBroadcast counters since the module was loaded, and\n"
+			"       claim latency (offer to winning claim) percentiles.\n";
+		return NULL;
+	}
+	return cli_run(e, cmd, a, 1);
+}
+
+static struct ast_cli_entry cli_entries[] = {
+	AST_CLI_DEFINE(cli_show, "List live StasisBroadcast broadcasts"),
+	AST_CLI_DEFINE(cli_stats, "Show StasisBroadcast statistics"),
+};
+
+int sb_register_cli(void)
+{
+	return ast_cli_register_multiple(cli_entries, ARRAY_LEN(cli_entries));
+}
+
+void sb_unregister_cli(void)
+{
+	ast_cli_unregister_multiple(cli_entries, ARRAY_LEN(cli_entries));
+}
+
+void sb_cli_write(int fd, const char *text)
+{
+	ast_cli(fd, "%s", text);
+}
+
+void sb_module_ref(void)
+{
+	ast_module_ref(AST_MODULE_SELF);
+}
+
+void sb_module_unref(void)
+{
+	ast_module_unref(AST_MODULE_SELF);
+}
+
+struct ast_json *sb_call_broadcast_event(struct ast_channel *chan)
+{
+	struct ast_channel_snapshot *snapshot;
+	struct ast_json *event;
+	const char *caller;
+	const char *called;
+
+	/* One lock for a consistent snapshot, caller and extension. */
+	ast_channel_lock(chan);
+	snapshot = ao2_bump(ast_channel_snapshot(chan));
+	caller = ast_strdupa(S_OR(ast_channel_caller(chan)->id.number.str, ""));
+	called = ast_strdupa(S_OR(ast_channel_exten(chan), ""));
+	ast_channel_unlock(chan);
+
+	if (!snapshot) {
+		return NULL;
+	}
+	/* "o" steals the references, also when packing fails. */
+	event = ast_json_pack("{s: s, s: o, s: o, s: s, s: s}",
+		"type", "CallBroadcast",
+		"timestamp", ast_json_timeval(ast_tvnow(), NULL),
+		"channel", ast_channel_snapshot_to_json(snapshot, NULL),
+		"caller", caller,
+		"called", called);
+	ao2_ref(snapshot, -1);
+	return event;
+}
+
+struct ast_json *sb_call_claimed_event(const char *channel_id, const char *winner_app)
+{
+	struct ast_channel_snapshot *snapshot;
+	struct ast_json *event;
+
+	snapshot = ast_channel_snapshot_get_latest(channel_id);
+	if (!snapshot) {
+		return NULL;
+	}
+	event = ast_json_pack("{s: s, s: o, s: o, s: s}",
+		"type", "CallClaimed",
+		"timestamp", ast_json_timeval(ast_tvnow(), NULL),
+		"channel", ast_channel_snapshot_to_json(snapshot, NULL),
+		"winner_app", winner_app);
+	ao2_ref(snapshot, -1);
+	return event;
+}
+
+int sb_for_each_app(void (*cb)(void *ctx, const char *name), void *ctx)
+{
+	struct ao2_container *apps = stasis_app_get_all();
+	struct ao2_iterator it;
+	char *name;
+
+	if (!apps) {
+		return -1;
+	}
+	it = ao2_iterator_init(apps, 0);
+	while ((name = ao2_iterator_next(&it))) {
+		cb(ctx, name);
+		ao2_ref(name, -1);
+	}
+	ao2_iterator_destroy(&it);
+	ao2_ref(apps, -1);
+	return 0;
+}
+
+void sb_frame_free(struct ast_frame *frame)
+{
+	ast_frfree(frame);
+}
+
+struct ast_frame *sb_frame_dup(const struct ast_frame *frame)
+{
+	return ast_frdup(frame);
+}
+
+int sb_frame_is_hangup(const struct ast_frame *frame)
+{
+	return frame->frametype == AST_FRAME_CONTROL && frame->subclass.integer == AST_CONTROL_HANGUP;
+}
+
+char *sb_strdup(const char *s)
+{
+	return ast_strdup(s);
+}
+
+static int load_module(void)
+{
+	return asb_load();
+}
+
+static int unload_module(void)
+{
+	return asb_unload();
+}
+
+static int reload_module(void)
+{
+	return asb_reload();
+}
+
+AST_MODULE_INFO(ASTERISK_GPL_KEY, AST_MODFLAG_DEFAULT,
+	"StasisBroadcast: offer calls to many ARI applications, first claim wins",
+	.support_level = AST_MODULE_SUPPORT_EXTENDED,
+	.load = load_module,
+	.unload = unload_module,
+	.reload = reload_module,
+	.requires = "res_stasis",
+	.optional_modules = "res_prometheus",
+);
