@@ -1,0 +1,122 @@
+//! The module as Asterisk's loader sees it. Ours only: these manage our .so
+//! (upstream's modules are Asterisk's own business).
+
+mod common;
+
+use std::sync::Mutex;
+
+use common::*;
+
+/// These tests load and unload modules: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn running(module: &str) -> bool {
+    cli(&format!("module show like {module}"))
+        .lines()
+        .any(|l| l.starts_with(module) && l.contains(" Running") && !l.contains("Not Running"))
+}
+
+/// A broadcast claimed by a worker ends in SUCCESS: the module works end to end.
+fn works_end_to_end() {
+    let mut w = App::connect(&unique("mod-w"));
+    let call = Call::broadcast(&format!("10000,^{}$", w.name));
+    w.wait_event("CallBroadcast", &call.id);
+    assert_eq!(claim(&call.id, &w.name), 204);
+    w.wait_event("StasisStart", &call.id);
+    continue_dialplan(&call.id);
+    assert_eq!(status(&call), "SUCCESS");
+}
+
+#[test]
+fn loaded_and_running_with_its_application() {
+    assert_eq!(
+        target(),
+        Target::Ours,
+        "module tests run against our module only"
+    );
+    let _s = serial();
+    asterisk();
+    assert!(
+        running("app_stasis_broadcast.so"),
+        "{}",
+        cli("module show like stasis_broadcast")
+    );
+    assert!(!running("res_stasis_broadcast.so"));
+    let help = cli("core show application StasisBroadcast");
+    assert!(help.contains("first to claim"), "{help}");
+    works_end_to_end();
+}
+
+#[test]
+fn twenty_unload_load_cycles_leave_asterisk_healthy() {
+    let _s = serial();
+    asterisk();
+    let log = Log::mark();
+    for i in 0..20 {
+        let out = cli("module unload app_stasis_broadcast.so");
+        assert!(
+            !running("app_stasis_broadcast.so"),
+            "cycle {i}: unload: {out}"
+        );
+        let out = cli("module load app_stasis_broadcast.so");
+        assert!(running("app_stasis_broadcast.so"), "cycle {i}: load: {out}");
+    }
+    // Each load said so once, with the version.
+    log.wait_line(&["NOTICE", "app_stasis_broadcast 0.1.0 loaded"]);
+    let notices = log
+        .lines()
+        .iter()
+        .filter(|l| l.contains("app_stasis_broadcast 0.1.0 loaded"))
+        .count();
+    assert_eq!(notices, 20);
+    assert!(!log
+        .lines()
+        .iter()
+        .any(|l| l.contains("ERROR") && l.contains("stasis_broadcast")));
+    assert!(cli("core show uptime").contains("System uptime"));
+    assert_eq!(ari("GET", "/asterisk/info", &[], None).status, 200);
+    assert!(cli("stasis broadcast show").contains("0 live broadcast(s)"));
+    works_end_to_end();
+}
+
+#[test]
+fn declines_beside_upstream_res_stasis_broadcast() {
+    let _s = serial();
+    asterisk();
+    cli("module unload app_stasis_broadcast.so");
+    assert!(!running("app_stasis_broadcast.so"));
+    cli("module load res_stasis_broadcast.so");
+    assert!(
+        running("res_stasis_broadcast.so"),
+        "upstream's module should load for this test"
+    );
+
+    let log = Log::mark();
+    cli("module load app_stasis_broadcast.so");
+    let line = log.wait_line(&[
+        "ERROR",
+        "res_stasis_broadcast.so",
+        "noload => res_stasis_broadcast.so",
+    ]);
+    assert!(
+        !running("app_stasis_broadcast.so"),
+        "declined, yet running: {line}"
+    );
+    let ours: Vec<_> = log
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("ERROR") && l.contains("app_stasis_broadcast"))
+        .collect();
+    assert_eq!(ours.len(), 1, "exactly one ERROR line: {ours:#?}");
+
+    // Back as it was: upstream out, ours in, and claims reach ours again.
+    cli("module unload res_stasis_broadcast.so");
+    assert!(!running("res_stasis_broadcast.so"));
+    cli("module load app_stasis_broadcast.so");
+    assert!(running("app_stasis_broadcast.so"));
+    works_end_to_end();
+}
