@@ -211,7 +211,22 @@ impl Call {
         vars: &[(&str, &str)],
         extra: &[(&str, &str)],
     ) -> Call {
-        let far_id = unique("call");
+        Call::originate(&unique("call"), exten, far, vars, extra)
+    }
+
+    /// As `start`, with the `;1` half's id chosen by the caller (`;2` is `<name>;2`).
+    pub fn start_named(name: &str, exten: &str, far: &str, vars: &[(&str, &str)]) -> Call {
+        Call::originate(name, exten, far, vars, &[])
+    }
+
+    fn originate(
+        name: &str,
+        exten: &str,
+        far: &str,
+        vars: &[(&str, &str)],
+        extra: &[(&str, &str)],
+    ) -> Call {
+        let far_id = name.to_owned();
         // Local channels name the ;2 half after the ;1 half's id. (ARI refuses
         // channelId and otherChannelId together.)
         let id = format!("{far_id};2");
@@ -428,7 +443,8 @@ impl Drop for App {
 }
 
 /// The process's one observer: an application subscribed to every channel,
-/// keeping the ChannelVarset and ChannelHangupRequest events it sees. One per
+/// keeping the ChannelVarset, ChannelHangupRequest and ChannelDestroyed events
+/// it sees. One per
 /// process, never re-registered: Asterisk 22.10 can deadlock when
 /// `subscribeAll` applications register and unregister concurrently.
 pub struct Observer {
@@ -448,7 +464,7 @@ pub fn observer() -> &'static Observer {
             if let Some(ev) = app.next(Duration::from_secs(1)) {
                 if matches!(
                     ev["type"].as_str(),
-                    Some("ChannelVarset" | "ChannelHangupRequest")
+                    Some("ChannelVarset" | "ChannelHangupRequest" | "ChannelDestroyed")
                 ) {
                     obs.events.lock().unwrap().push(ev);
                     obs.arrived.notify_all();
@@ -469,7 +485,18 @@ impl Observer {
                 return v.clone();
             }
             let left = until.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "observer: no {what} within {LIVENESS:?}");
+            if left.is_zero() {
+                let tail: Vec<String> = events
+                    .iter()
+                    .rev()
+                    .take(30)
+                    .map(|v| v.to_string())
+                    .collect();
+                panic!(
+                    "observer: no {what} within {LIVENESS:?}; last events kept:\n{}",
+                    tail.join("\n")
+                );
+            }
             events = self.arrived.wait_timeout(events, left).unwrap().0;
         }
     }
@@ -489,6 +516,13 @@ pub fn var_set(id: &str, var: &str) -> String {
 /// STASISSTATUS of a broadcast call once StasisBroadcast returned.
 pub fn status(call: &Call) -> String {
     var_set(&call.id, "STASISSTATUS")
+}
+
+/// Waits until the channel is gone.
+pub fn destroyed(id: &str) {
+    observer().wait_for(&format!("ChannelDestroyed for {id}"), |v| {
+        v["type"] == "ChannelDestroyed" && v["channel"]["id"] == id
+    });
 }
 
 /// Waits until Asterisk has published a hangup request for the channel.
