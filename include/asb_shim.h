@@ -51,6 +51,12 @@ void sb_unregister_cli(void);
 /*! Appends text to a CLI command's output. */
 void sb_cli_write(int fd, const char *text);
 
+/*! Registers the module's metrics with res_prometheus, if that is loaded. 0 when registered. */
+int sb_register_metrics(void);
+void sb_unregister_metrics(void);
+/*! Appends text to res_prometheus' output (\a output is its struct ast_str **). */
+void sb_metrics_append(void *output, const char *text);
+
 /*! Takes / drops a reference on this module (so it cannot be unloaded meanwhile). */
 void sb_module_ref(void);
 void sb_module_unref(void);
@@ -87,6 +93,8 @@ int asb_api_claim_channel(const char *channel_id, const char *app_name);
 char *asb_api_broadcast_winner(const char *channel_id);
 int asb_api_broadcast_wait(struct ast_channel *chan, int timeout_ms);
 void asb_api_broadcast_cleanup(const char *channel_id);
+/*! res_prometheus' scrape: append the metrics with sb_metrics_append(output, ...). */
+void asb_metrics(void *output);
 /*! CLI handlers: write their output with sb_cli_write(). \a what: 0 show, 1 stats. */
 void asb_cli(int fd, int what);
 

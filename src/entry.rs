@@ -80,8 +80,13 @@ pub extern "C" fn asb_load() -> c_int {
             return LOAD_DECLINE;
         }
         host::provide_api();
+        let metrics = if host::register_metrics() {
+            "; metrics at res_prometheus' endpoint"
+        } else {
+            ""
+        };
         notice!(
-            "app_stasis_broadcast {} loaded: StasisBroadcast() ready, claims through POST /ari/events/claim",
+            "app_stasis_broadcast {} loaded: StasisBroadcast() ready, claims through POST /ari/events/claim{metrics}",
             env!("CARGO_PKG_VERSION")
         );
         LOAD_SUCCESS
@@ -109,6 +114,7 @@ pub extern "C" fn asb_unload() -> c_int {
             return -1;
         }
         host::unprovide_api();
+        host::unregister_metrics();
         host::unregister_cli();
         host::unregister_app();
         module::uninstall();
@@ -230,5 +236,17 @@ pub extern "C" fn asb_cli(fd: c_int, what: c_int) {
             _ => cli::stats(st, Instant::now()),
         };
         host::cli_write(fd, &text);
+    })
+}
+
+/// # Safety
+/// `output` is the `struct ast_str **` res_prometheus passes its callback.
+#[no_mangle]
+pub unsafe extern "C" fn asb_metrics(output: *mut std::os::raw::c_void) {
+    with_state("metrics", Entry::Api, (), (), |st| {
+        let text =
+            crate::core::stats::prometheus_text(&st.stats.snapshot(), st.registry.live_count());
+        // SAFETY: res_prometheus' own output pointer, valid during its callback.
+        unsafe { host::metrics_append(output, &text) };
     })
 }

@@ -76,3 +76,25 @@ pub fn host_strdup(s: &str) -> *mut std::os::raw::c_char {
     // SAFETY: valid C string; the result is owned by the caller.
     unsafe { sys::sb_strdup(s.as_ptr()) }
 }
+
+/// Registers the metrics callback with res_prometheus; false when it is not loaded.
+pub fn register_metrics() -> bool {
+    // SAFETY: no arguments; the shim checks res_prometheus is there first.
+    unsafe { sys::sb_register_metrics() == 0 }
+}
+
+/// Unregisters it (a no-op when it was not registered).
+pub fn unregister_metrics() {
+    // SAFETY: no arguments.
+    unsafe { sys::sb_unregister_metrics() };
+}
+
+/// Appends text to a res_prometheus scrape.
+///
+/// # Safety
+/// `output` is the `struct ast_str **` res_prometheus handed to the callback.
+pub unsafe fn metrics_append(output: *mut std::os::raw::c_void, text: &str) {
+    let text = c_string(text);
+    // SAFETY: output is valid (caller's promise); text is a valid C string.
+    unsafe { sys::sb_metrics_append(output, text.as_ptr()) };
+}

@@ -143,3 +143,111 @@ mod tests {
         assert_eq!(s.snapshot().started, 2);
     }
 }
+
+/// The metrics in Prometheus' text exposition format (names prefixed
+/// `asterisk_stasis_broadcast_`, counters ending `_total`, seconds as unit).
+pub fn prometheus_text(s: &Snapshot, live: usize) -> String {
+    use std::fmt::Write;
+    const P: &str = "asterisk_stasis_broadcast";
+    let mut o = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, samples: &[(&str, u64)]| {
+        let _ = writeln!(o, "# HELP {P}_{name} {help}");
+        let _ = writeln!(o, "# TYPE {P}_{name} {kind}");
+        for (labels, v) in samples {
+            let _ = writeln!(o, "{P}_{name}{labels} {v}");
+        }
+    };
+    family(
+        "started_total",
+        "counter",
+        "Broadcasts started.",
+        &[("", s.started)],
+    );
+    family(
+        "ended_total",
+        "counter",
+        "Broadcasts ended, by outcome.",
+        &[
+            ("{outcome=\"claimed\"}", s.claimed),
+            ("{outcome=\"timeout\"}", s.timed_out),
+            ("{outcome=\"hangup\"}", s.hangups),
+            ("{outcome=\"failed\"}", s.failed),
+        ],
+    );
+    family(
+        "bad_filters_total",
+        "counter",
+        "Broadcasts refused because app_filter did not compile or was too large.",
+        &[("", s.bad_filters)],
+    );
+    family(
+        "claims_total",
+        "counter",
+        "Claims answered, by HTTP status.",
+        &[
+            ("{status=\"204\"}", s.claims_won),
+            ("{status=\"404\"}", s.claims_not_found),
+            ("{status=\"409\"}", s.claims_conflict),
+        ],
+    );
+    family(
+        "offered_applications_total",
+        "counter",
+        "CallBroadcast events sent (one per offered application).",
+        &[("", s.offered_total)],
+    );
+    family(
+        "live",
+        "gauge",
+        "Broadcasts in progress (waiting or in the winner's Stasis session).",
+        &[("", live as u64)],
+    );
+    let name = format!("{P}_claim_latency_seconds");
+    let _ = writeln!(o, "# HELP {name} Time from the offer to the winning claim.");
+    let _ = writeln!(o, "# TYPE {name} histogram");
+    let mut cumulative = 0;
+    for (i, c) in s.latency_counts.iter().enumerate() {
+        cumulative += c;
+        let le = LATENCY_BUCKETS_US
+            .get(i)
+            .map_or("+Inf".to_owned(), |us| format!("{}", *us as f64 / 1e6));
+        let _ = writeln!(o, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+    }
+    let _ = writeln!(o, "{name}_sum {}", s.latency_sum_us as f64 / 1e6);
+    let _ = writeln!(o, "{name}_count {cumulative}");
+    o
+}
+
+#[cfg(test)]
+mod prometheus_tests {
+    use super::*;
+
+    #[test]
+    fn exposition_format() {
+        let s = Stats::default();
+        Stats::bump(&s.started);
+        Stats::bump(&s.claims_won);
+        s.record_latency(Duration::from_micros(1500));
+        let text = prometheus_text(&s.snapshot(), 3);
+        assert!(text.contains("# TYPE asterisk_stasis_broadcast_started_total counter\n"));
+        assert!(text.contains("asterisk_stasis_broadcast_started_total 1\n"));
+        assert!(text.contains("asterisk_stasis_broadcast_claims_total{status=\"204\"} 1\n"));
+        assert!(text.contains("asterisk_stasis_broadcast_live 3\n"));
+        assert!(text
+            .contains("asterisk_stasis_broadcast_claim_latency_seconds_bucket{le=\"0.001\"} 0\n"));
+        assert!(text
+            .contains("asterisk_stasis_broadcast_claim_latency_seconds_bucket{le=\"0.002\"} 1\n"));
+        assert!(text
+            .contains("asterisk_stasis_broadcast_claim_latency_seconds_bucket{le=\"+Inf\"} 1\n"));
+        assert!(text.contains("asterisk_stasis_broadcast_claim_latency_seconds_count 1\n"));
+        // Every sample line belongs to a declared family.
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = l.split(['{', ' ']).next().unwrap();
+            let base = name
+                .trim_end_matches("_bucket")
+                .trim_end_matches("_sum")
+                .trim_end_matches("_count");
+            assert!(text.contains(&format!("# TYPE {base} ")), "{l}");
+        }
+    }
+}

@@ -12,6 +12,8 @@
 
 #include "asterisk.h"
 
+#include <dlfcn.h>
+
 #include "asterisk/app.h"
 #include "asterisk/astobj2.h"
 #include "asterisk/channel.h"
@@ -22,6 +24,7 @@
 #include "asterisk/module.h"
 #include "asterisk/optional_api.h"
 #include "asterisk/pbx.h"
+#include "asterisk/res_prometheus.h"
 #include "asterisk/stasis_app.h"
 #include "asterisk/stasis_channels.h"
 #include "asterisk/strings.h"
@@ -212,6 +215,56 @@ void sb_unregister_cli(void)
 void sb_cli_write(int fd, const char *text)
 {
 	ast_cli(fd, "%s", text);
+}
+
+/*
+ * Metrics through res_prometheus, when it is loaded. Its functions are looked
+ * up at run time: the module must load and work in an Asterisk without it, and
+ * a weak reference would be fixed (to NULL) when this module is dlopen()ed,
+ * which may be before res_prometheus exports its symbols.
+ */
+typedef int (*prometheus_register_fn)(struct prometheus_callback *);
+typedef void (*prometheus_unregister_fn)(struct prometheus_callback *);
+
+static void metrics_callback(struct ast_str **output)
+{
+	asb_metrics(output);
+}
+
+static struct prometheus_callback metrics = {
+	.name = "app_stasis_broadcast",
+	.callback_fn = metrics_callback,
+};
+
+static prometheus_unregister_fn metrics_unregister;
+
+int sb_register_metrics(void)
+{
+	prometheus_register_fn reg;
+
+	if (!ast_module_check("res_prometheus.so")) {
+		return -1;
+	}
+	reg = (prometheus_register_fn) dlsym(RTLD_DEFAULT, "prometheus_callback_register");
+	metrics_unregister = (prometheus_unregister_fn) dlsym(RTLD_DEFAULT, "prometheus_callback_unregister");
+	if (!reg || !metrics_unregister || reg(&metrics)) {
+		metrics_unregister = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void sb_unregister_metrics(void)
+{
+	if (metrics_unregister) {
+		metrics_unregister(&metrics);
+		metrics_unregister = NULL;
+	}
+}
+
+void sb_metrics_append(void *output, const char *text)
+{
+	ast_str_append((struct ast_str **) output, 0, "%s", text);
 }
 
 void sb_module_ref(void)
