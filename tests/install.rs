@@ -1,0 +1,137 @@
+//! scripts/install, used as an operator's own Dockerfile would use it: on top
+//! of the test bed's Asterisk image (Debian's packages, upstream's modules,
+//! Debian's sample configuration), then that image is run and inspected.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::*;
+
+const IMAGE: &str = "localhost/asb-install-test:latest";
+const CONTAINER: &str = "asb-install-test";
+
+fn engine(args: &[&str]) -> (bool, String) {
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed"))
+        .arg("engine")
+        .args(args)
+        .output()
+        .expect("scripts/testbed engine");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn exec(cmd: &[&str]) -> (bool, String) {
+    let mut args = vec!["exec", CONTAINER];
+    args.extend_from_slice(cmd);
+    engine(&args)
+}
+
+struct Cleanup;
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        engine(&["rm", "-f", CONTAINER]);
+    }
+}
+
+#[test]
+fn install_into_an_asterisk_image_as_an_operator_would() {
+    assert_eq!(
+        target(),
+        Target::Ours,
+        "the install test installs our module"
+    );
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let module = repo.join("target/release/libapp_stasis_broadcast.so");
+    assert!(
+        module.is_file(),
+        "build the module first (cargo build --release)"
+    );
+
+    // The build context: the script, the module, and a module built for another Asterisk.
+    let ctx = std::env::temp_dir().join(format!("asb-install-{}", std::process::id()));
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::copy(repo.join("scripts/install"), ctx.join("install")).unwrap();
+    std::fs::copy(&module, ctx.join("app_stasis_broadcast.so")).unwrap();
+    let mut foreign = std::fs::read(&module).unwrap();
+    let sum = b"1fb7f5c06d7a2052e38d021b3d8ca151";
+    if let Some(i) = foreign.windows(32).position(|w| w == sum) {
+        foreign[i..i + 32].copy_from_slice(b"00000000000000000000000000000000");
+    }
+    std::fs::write(ctx.join("foreign.so"), foreign).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM localhost/asb-asterisk:22.10\n\
+         COPY install app_stasis_broadcast.so foreign.so /opt/asb/\n\
+         RUN /opt/asb/install --module /opt/asb/app_stasis_broadcast.so\n",
+    )
+    .unwrap();
+    let (ok, out) = engine(&[
+        "build",
+        "--network",
+        "host",
+        "-t",
+        IMAGE,
+        ctx.to_str().unwrap(),
+    ]);
+    std::fs::remove_dir_all(&ctx).ok();
+    assert!(ok, "image build with scripts/install failed:\n{out}");
+    assert!(out.contains("keeping the packaged"), "{out}");
+    assert!(
+        out.contains("adding 'noload => res_stasis_broadcast.so'"),
+        "{out}"
+    );
+
+    let _cleanup = Cleanup;
+    engine(&["rm", "-f", CONTAINER]);
+    let (ok, out) = engine(&["run", "-d", "--name", CONTAINER, "--network", "none", IMAGE]);
+    assert!(ok, "{out}");
+
+    // Wait (bounded) for Asterisk to finish booting.
+    let until = std::time::Instant::now() + LIVENESS * 3;
+    loop {
+        let (ok, _) = exec(&["asterisk", "-rx", "core waitfullybooted"]);
+        if ok {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "Asterisk did not boot in the installed image"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (_, mods) = exec(&["asterisk", "-rx", "module show like stasis_broadcast"]);
+    let running = |m: &str| {
+        mods.lines()
+            .any(|l| l.starts_with(m) && l.contains(" Running") && !l.contains("Not Running"))
+    };
+    assert!(running("app_stasis_broadcast.so"), "{mods}");
+    assert!(!running("res_stasis_broadcast.so"), "{mods}");
+    let (_, app) = exec(&["asterisk", "-rx", "core show application StasisBroadcast"]);
+    assert!(
+        app.contains("first to claim"),
+        "ours is the one registered:\n{app}"
+    );
+    let (_, ls) = exec(&["ls", "/usr/lib/x86_64-linux-gnu/asterisk/modules/"]);
+    assert!(
+        ls.contains("app_stasis_broadcast.so.upstream"),
+        "upstream's module kept aside:\n{ls}"
+    );
+
+    // Installing again is harmless: the line is there, ours is not moved aside.
+    let (ok, out) = exec(&[
+        "/opt/asb/install",
+        "--module",
+        "/opt/asb/app_stasis_broadcast.so",
+    ]);
+    assert!(ok && out.contains("already has"), "{out}");
+
+    // A module built for other build options is refused, with the reason.
+    let (ok, out) = exec(&["/opt/asb/install", "--module", "/opt/asb/foreign.so"]);
+    assert!(!ok && out.contains("other build options"), "{out}");
+}
