@@ -71,6 +71,10 @@ struct ast_json *sb_call_claimed_event(const char *channel_id, const char *winne
  * could not be had. */
 int sb_for_each_app(void (*cb)(void *ctx, const char *name), void *ctx);
 
+/*! Makes sure asb_channel_gone(uniqueid) runs when \a chan is destroyed (once
+ * per channel, however often it is called). 0 on success. */
+int sb_watch_channel(struct ast_channel *chan);
+
 /*! Frame helpers over Asterisk's macros. */
 void sb_frame_free(struct ast_frame *frame);
 struct ast_frame *sb_frame_dup(const struct ast_frame *frame);
@@ -93,6 +97,8 @@ int asb_api_claim_channel(const char *channel_id, const char *app_name);
 char *asb_api_broadcast_winner(const char *channel_id);
 int asb_api_broadcast_wait(struct ast_channel *chan, int timeout_ms);
 void asb_api_broadcast_cleanup(const char *channel_id);
+/*! A watched channel is being destroyed: close its broadcast, if any. */
+void asb_channel_gone(const char *channel_id);
 /*! res_prometheus' scrape: append the metrics with sb_metrics_append(output, ...). */
 void asb_metrics(void *output);
 /*! CLI handlers: write their output with sb_cli_write(). \a what: 0 show, 1 stats. */

@@ -31,7 +31,16 @@ pub fn broadcast_channel(
         ..BroadcastArgs::default()
     };
     match app::start(st, chan, &args) {
-        Ok(_) => 0,
+        // The caller may never call cleanup: the channel's end closes it then.
+        Ok(_) if chan.watch() => 0,
+        Ok(_) => {
+            error!(
+                "Channel {}: could not watch the channel; broadcast not started",
+                chan.name()
+            );
+            cleanup(st, &chan.uniqueid());
+            -1
+        }
         Err(e) => {
             error!(
                 "Channel {}: {e}; the call was offered to no application",

@@ -250,3 +250,14 @@ pub unsafe extern "C" fn asb_metrics(output: *mut std::os::raw::c_void) {
         unsafe { host::metrics_append(output, &text) };
     })
 }
+
+/// # Safety
+/// `channel_id` null or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn asb_channel_gone(channel_id: *const c_char) {
+    with_state("channel destruction", Entry::Api, (), (), |st| {
+        // SAFETY: the caller's promise.
+        let id = unsafe { arg(channel_id) }.unwrap_or_default();
+        api::cleanup(st, &id);
+    })
+}

@@ -76,6 +76,13 @@ impl<'a> Channel<'a> {
         unsafe { sys::ast_check_hangup(self.as_ptr()) != 0 }
     }
 
+    /// Arranges for the module to hear of the channel's destruction
+    /// (`asb_channel_gone`); false if that could not be set up.
+    pub fn watch(&self) -> bool {
+        // SAFETY: valid channel (invariant); the shim locks it.
+        unsafe { sys::sb_watch_channel(self.as_ptr()) == 0 }
+    }
+
     /// Sleeps until the channel has a frame, `fd` is readable, or `ms`
     /// milliseconds pass (`-1`: no limit). No periodic wake-ups.
     pub fn wait_with_fd(&self, fd: RawFd, ms: i32) -> Woken {

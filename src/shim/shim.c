@@ -18,6 +18,7 @@
 #include "asterisk/astobj2.h"
 #include "asterisk/channel.h"
 #include "asterisk/cli.h"
+#include "asterisk/datastore.h"
 #include "asterisk/frame.h"
 #include "asterisk/json.h"
 #include "asterisk/logger.h"
@@ -275,6 +276,51 @@ void sb_module_ref(void)
 void sb_module_unref(void)
 {
 	ast_module_unref(AST_MODULE_SELF);
+}
+
+/*
+ * A broadcast opened through the optional API (not by the application, which
+ * always closes its own) is closed when its channel goes away, even if the
+ * caller never calls stasis_app_broadcast_cleanup(). The datastore holds a
+ * reference on this module (Asterisk's datastores do), so the destroy
+ * callback cannot outlive it.
+ */
+static void watch_destroy(void *data)
+{
+	asb_channel_gone(data);
+	ast_free(data);
+}
+
+static const struct ast_datastore_info watch_info = {
+	.type = "app_stasis_broadcast",
+	.destroy = watch_destroy,
+};
+
+int sb_watch_channel(struct ast_channel *chan)
+{
+	struct ast_datastore *ds;
+	char *id;
+	int res = 0;
+
+	ast_channel_lock(chan);
+	if (!ast_channel_datastore_find(chan, &watch_info, NULL)) {
+		id = ast_strdup(ast_channel_uniqueid(chan));
+		ds = id ? ast_datastore_alloc(&watch_info, NULL) : NULL;
+		if (ds) {
+			ds->data = id;
+			if (ast_channel_datastore_add(chan, ds)) {
+				ds->data = NULL;
+				ast_datastore_free(ds);
+				ds = NULL;
+			}
+		}
+		if (!ds) {
+			ast_free(id);
+			res = -1;
+		}
+	}
+	ast_channel_unlock(chan);
+	return res;
 }
 
 struct ast_json *sb_call_broadcast_event(struct ast_channel *chan)
