@@ -178,6 +178,19 @@ pub fn ari(method: &str, path: &str, query: &[(&str, &str)], body: Option<Value>
     }
 }
 
+/// A request with a raw (already encoded) path and query; returns the HTTP status.
+pub fn ari_raw(method: &str, path_and_query: &str) -> u16 {
+    match agent()
+        .request(method, &format!("{ARI}{path_and_query}"))
+        .set("Authorization", &auth())
+        .call()
+    {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("{method} {path_and_query:.80}: {e}"),
+    }
+}
+
 /// `POST /ari/events/claim` with query parameters; returns the HTTP status.
 pub fn claim(channel_id: &str, app: &str) -> u16 {
     ari(
@@ -255,8 +268,25 @@ impl Call {
     }
 
     /// A call running `StasisBroadcast(<args>)` (extension `raw`), far end silent.
+    /// Asterisk cuts a variable's value at 4 KiB when it substitutes it, so a
+    /// longer argument string is passed in two variables the dialplan joins.
     pub fn broadcast(args: &str) -> Call {
-        Call::start("raw", "hold", &[("ASB_ARGS", args)])
+        let cut = args
+            .char_indices()
+            .map(|(i, _)| i)
+            .take_while(|i| *i <= 4000)
+            .last()
+            .unwrap_or(0);
+        let (head, tail) = if args.len() > 4000 {
+            args.split_at(cut)
+        } else {
+            (args, "")
+        };
+        Call::start(
+            "raw",
+            "hold",
+            &[("ASB_ARGS", head), ("ASB_ARGS_MORE", tail)],
+        )
     }
 
     /// Hangs up the broadcasting half.
