@@ -120,3 +120,41 @@ fn declines_beside_upstream_res_stasis_broadcast() {
     assert!(running("app_stasis_broadcast.so"));
     works_end_to_end();
 }
+
+#[test]
+fn unload_under_load_is_refused_and_a_forced_unload_gives_the_calls_back() {
+    let _s = serial();
+    asterisk();
+    let mut w = App::connect(&unique("unload-w"));
+    let calls: Vec<Call> = (0..5)
+        .map(|_| Call::broadcast(&format!("60000,^{}$", w.name)))
+        .collect();
+    for c in &calls {
+        w.wait_event("CallBroadcast", &c.id);
+    }
+    let out = cli("module unload app_stasis_broadcast.so");
+    assert!(
+        running("app_stasis_broadcast.so"),
+        "unloaded with calls in it: {out}"
+    );
+    let show = cli("stasis broadcast show");
+    for c in &calls {
+        assert!(show.contains(&c.id), "{} not waiting:\n{show}", c.id);
+    }
+
+    let out = cli("module unload -h app_stasis_broadcast.so");
+    for c in &calls {
+        assert_eq!(status(c), "TIMEOUT", "{out}");
+        destroyed(&c.id);
+    }
+    assert!(!running("app_stasis_broadcast.so"), "{out}");
+    assert_eq!(
+        claim(&calls[0].id, &w.name),
+        501,
+        "the claim endpoint has no implementation now"
+    );
+
+    cli("module load app_stasis_broadcast.so");
+    assert!(running("app_stasis_broadcast.so"));
+    works_end_to_end();
+}
