@@ -50,6 +50,11 @@ impl Tombstones {
             }
             self.order.pop_front();
         }
+        // After a burst, give the memory back rather than keep the peak's capacity.
+        if self.order.capacity() > 256 && self.order.len() * 4 < self.order.capacity() {
+            self.by_channel.shrink_to(self.by_channel.len() * 2);
+            self.order.shrink_to(self.order.len() * 2);
+        }
     }
 
     fn insert(&mut self, id: &str, offered: Arc<Offered>, expires: Instant, now: Instant) {

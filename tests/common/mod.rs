@@ -478,7 +478,8 @@ impl Drop for App {
 /// process, never re-registered: Asterisk 22.10 can deadlock when
 /// `subscribeAll` applications register and unregister concurrently.
 pub struct Observer {
-    events: Mutex<Vec<Value>>,
+    /// Kept events by channel id: waits look at one channel's events only.
+    events: Mutex<std::collections::HashMap<String, Vec<Value>>>,
     arrived: std::sync::Condvar,
 }
 
@@ -486,7 +487,7 @@ pub fn observer() -> &'static Observer {
     static OBS: OnceLock<&'static Observer> = OnceLock::new();
     OBS.get_or_init(|| {
         let obs: &'static Observer = Box::leak(Box::new(Observer {
-            events: Mutex::new(Vec::new()),
+            events: Mutex::new(std::collections::HashMap::new()),
             arrived: std::sync::Condvar::new(),
         }));
         let mut app = App::connect_with(&unique("observer"), true);
@@ -496,7 +497,8 @@ pub fn observer() -> &'static Observer {
                     ev["type"].as_str(),
                     Some("ChannelVarset" | "ChannelHangupRequest" | "ChannelDestroyed")
                 ) {
-                    obs.events.lock().unwrap().push(ev);
+                    let id = ev["channel"]["id"].as_str().unwrap_or_default().to_owned();
+                    obs.events.lock().unwrap().entry(id).or_default().push(ev);
                     obs.arrived.notify_all();
                 }
             }
@@ -506,25 +508,23 @@ pub fn observer() -> &'static Observer {
 }
 
 impl Observer {
-    /// Waits for the first kept event that matches.
-    pub fn wait_for(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    /// Waits for the first kept event about channel `id` that matches.
+    pub fn wait_for(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let until = Instant::now() + LIVENESS;
         let mut events = self.events.lock().unwrap();
         loop {
-            if let Some(v) = events.iter().find(|v| pred(v)) {
+            if let Some(v) = events.get(id).and_then(|evs| evs.iter().find(|v| pred(v))) {
                 return v.clone();
             }
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                let tail: Vec<String> = events
-                    .iter()
-                    .rev()
-                    .take(30)
-                    .map(|v| v.to_string())
-                    .collect();
+                let seen: Vec<String> = events
+                    .get(id)
+                    .map(|evs| evs.iter().map(|v| v.to_string()).collect())
+                    .unwrap_or_default();
                 panic!(
-                    "observer: no {what} within {LIVENESS:?}; last events kept:\n{}",
-                    tail.join("\n")
+                    "observer: no {what} for {id} within {LIVENESS:?}; its events:\n{}",
+                    seen.join("\n")
                 );
             }
             events = self.arrived.wait_timeout(events, left).unwrap().0;
@@ -534,11 +534,8 @@ impl Observer {
 
 /// Waits for the (first non-empty) value a channel variable was set to.
 pub fn var_set(id: &str, var: &str) -> String {
-    let v = observer().wait_for(&format!("{var} on {id}"), |v| {
-        v["type"] == "ChannelVarset"
-            && v["variable"] == var
-            && v["channel"]["id"] == id
-            && v["value"] != ""
+    let v = observer().wait_for(id, var, |v| {
+        v["type"] == "ChannelVarset" && v["variable"] == var && v["value"] != ""
     });
     v["value"].as_str().unwrap_or_default().to_owned()
 }
@@ -550,15 +547,13 @@ pub fn status(call: &Call) -> String {
 
 /// Waits until the channel is gone.
 pub fn destroyed(id: &str) {
-    observer().wait_for(&format!("ChannelDestroyed for {id}"), |v| {
-        v["type"] == "ChannelDestroyed" && v["channel"]["id"] == id
-    });
+    observer().wait_for(id, "ChannelDestroyed", |v| v["type"] == "ChannelDestroyed");
 }
 
 /// Waits until Asterisk has published a hangup request for the channel.
 pub fn hangup_requested(id: &str) {
-    observer().wait_for(&format!("ChannelHangupRequest for {id}"), |v| {
-        v["type"] == "ChannelHangupRequest" && v["channel"]["id"] == id
+    observer().wait_for(id, "ChannelHangupRequest", |v| {
+        v["type"] == "ChannelHangupRequest"
     });
 }
 
