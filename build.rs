@@ -128,7 +128,8 @@ fn has_headers(dir: &Path) -> bool {
     dir.join("asterisk.h").is_file() && dir.join("asterisk").is_dir()
 }
 
+/// Stops the build with one clear message (no backtrace).
 fn fail(msg: &str) -> ! {
     eprintln!("error: {msg}");
-    panic!("{msg}");
+    std::process::exit(1);
 }
