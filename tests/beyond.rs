@@ -142,7 +142,7 @@ fn b4_thirty_workers_racing_for_forty_calls() {
             }
         }
         // Every worker answered every call.
-        let until = std::time::Instant::now() + LIVENESS;
+        let until = std::time::Instant::now() + *LIVENESS;
         while answers.lock().unwrap().len() < 1200 && std::time::Instant::now() < until {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }

@@ -228,7 +228,7 @@ fn worker_claims_one_call(mut worker: Worker) {
     assert_eq!(status(&call), "SUCCESS", "\n{}", worker.output());
     let code = worker.wait_exit();
     // The pipes close at exit; the readers may still be appending.
-    let until = Instant::now() + LIVENESS;
+    let until = Instant::now() + *LIVENESS;
     while Arc::strong_count(&worker.stdout) > 1 && Instant::now() < until {
         thread::sleep(Duration::from_millis(10));
     }

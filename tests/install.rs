@@ -93,7 +93,7 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     assert!(ok, "{out}");
 
     // Wait (bounded) for Asterisk to finish booting.
-    let until = std::time::Instant::now() + LIVENESS * 3;
+    let until = std::time::Instant::now() + *LIVENESS * 3;
     loop {
         let (ok, _) = exec(&["asterisk", "-rx", "core waitfullybooted"]);
         if ok {

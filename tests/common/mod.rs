@@ -29,8 +29,14 @@ pub const ARI: &str = "http://127.0.0.1:8088/ari";
 pub const WS: &str = "ws://127.0.0.1:8088/ari/events";
 pub const USER: &str = "asb";
 pub const PASS: &str = "asb";
-/// Upper bound for anything that should happen "soon" (an event, a log line).
-pub const LIVENESS: Duration = Duration::from_secs(20);
+/// Upper bound for anything that should happen "soon" (an event, a log line):
+/// 20 s, or `ASB_LIVENESS_SECS` (e.g. under valgrind, where all is slower).
+pub static LIVENESS: std::sync::LazyLock<Duration> = std::sync::LazyLock::new(|| {
+    let secs = std::env::var("ASB_LIVENESS_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    Duration::from_secs(secs.unwrap_or(20))
+});
 
 /// Which implementation the suite runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -387,7 +393,7 @@ impl App {
         if let Some(i) = self.seen.iter().position(&pred) {
             return self.seen.remove(i);
         }
-        let until = Instant::now() + LIVENESS;
+        let until = Instant::now() + *LIVENESS;
         loop {
             let left = until.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(left) {
@@ -395,8 +401,8 @@ impl App {
                 Ok(v) => self.seen.push(v),
                 Err(RecvTimeoutError::Timeout) => {
                     panic!(
-                        "{}: no {what} within {LIVENESS:?}; saw {:#?}",
-                        self.name, self.seen
+                        "{}: no {what} within {:?}; saw {:#?}",
+                        self.name, *LIVENESS, self.seen
                     )
                 }
                 Err(RecvTimeoutError::Disconnected) => {
@@ -510,7 +516,7 @@ pub fn observer() -> &'static Observer {
 impl Observer {
     /// Waits for the first kept event about channel `id` that matches.
     pub fn wait_for(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let until = Instant::now() + LIVENESS;
+        let until = Instant::now() + *LIVENESS;
         let mut events = self.events.lock().unwrap();
         loop {
             if let Some(v) = events.get(id).and_then(|evs| evs.iter().find(|v| pred(v))) {
@@ -523,7 +529,8 @@ impl Observer {
                     .map(|evs| evs.iter().map(|v| v.to_string()).collect())
                     .unwrap_or_default();
                 panic!(
-                    "observer: no {what} for {id} within {LIVENESS:?}; its events:\n{}",
+                    "observer: no {what} for {id} within {:?}; its events:\n{}",
+                    *LIVENESS,
                     seen.join("\n")
                 );
             }
@@ -598,7 +605,7 @@ impl Log {
 
     /// Waits for a line (after the mark) containing every one of `parts`.
     pub fn wait_line(&self, parts: &[&str]) -> String {
-        let until = Instant::now() + LIVENESS;
+        let until = Instant::now() + *LIVENESS;
         loop {
             if let Some(l) = self
                 .lines()
@@ -609,7 +616,8 @@ impl Log {
             }
             assert!(
                 Instant::now() < until,
-                "no log line with {parts:?} within {LIVENESS:?}; lines since mark:\n{}",
+                "no log line with {parts:?} within {:?}; lines since mark:\n{}",
+                *LIVENESS,
                 self.lines().join("\n")
             );
             thread::sleep(Duration::from_millis(20));
@@ -617,15 +625,44 @@ impl Log {
     }
 }
 
-/// Runs a beyond-upstream test: as is on ours; on upstream it must fail
-/// (reported as an expected failure), and passing there is an error.
+thread_local! {
+    /// Set while a beyond-upstream test runs on upstream: its panic is expected.
+    static EXPECTING_FAILURE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Keeps expected panics quiet (their one-line summary is printed instead).
+fn install_quiet_hook() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !EXPECTING_FAILURE.with(|e| e.get()) {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Runs a beyond-upstream test: as is on ours; on upstream it must fail,
+/// reported as "expected failure" with its reason, and passing there is an error.
 pub fn beyond(what: &str, test: impl FnOnce()) {
     match target() {
         Target::Ours => test(),
         Target::Upstream => {
+            install_quiet_hook();
+            EXPECTING_FAILURE.with(|e| e.set(true));
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(test));
+            EXPECTING_FAILURE.with(|e| e.set(false));
             match r {
-                Err(_) => eprintln!("expected failure on upstream (beyond-upstream: {what})"),
+                Err(p) => {
+                    let msg = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    let first = msg.lines().next().unwrap_or_default();
+                    println!("expected failure on upstream: {what}: {first:.200}");
+                }
                 Ok(()) => panic!(
                     "beyond-upstream test '{what}' passed on upstream: it does not show the defect"
                 ),
