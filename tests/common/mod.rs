@@ -101,7 +101,11 @@ pub fn asterisk() {
 }
 
 fn ari_up() -> bool {
-    agent().get(&format!("{ARI}/asterisk/info")).call().is_ok()
+    agent()
+        .get(&format!("{ARI}/asterisk/info"))
+        .set("Authorization", &auth())
+        .call()
+        .is_ok()
 }
 
 /// Runs an Asterisk CLI command.
