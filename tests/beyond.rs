@@ -83,10 +83,8 @@ fn b3_claims_by_applications_not_offered_get_404() {
             "a nonexistent application claimed"
         );
         // The broadcast stayed open for the real worker.
-        assert_eq!(claim(&call.id, &offered.name), 204);
-        offered.wait_event("StasisStart", &call.id);
-        continue_dialplan(&call.id);
-        assert_eq!(status(&call), "SUCCESS");
+        win(&mut offered, &call);
+        finish(&call);
         assert!(!outsider.was_offered(&call.id));
     });
 }
@@ -100,10 +98,8 @@ fn b4_late_loser_gets_409_after_the_call_ended() {
         let call = Call::broadcast(&format!("10000,^({}|{})$", a.name, b.name));
         a.wait_event("CallBroadcast", &call.id);
         b.wait_event("CallBroadcast", &call.id);
-        assert_eq!(claim(&call.id, &a.name), 204);
-        a.wait_event("StasisStart", &call.id);
-        continue_dialplan(&call.id);
-        assert_eq!(status(&call), "SUCCESS");
+        win(&mut a, &call);
+        finish(&call);
         // The dialplan hangs the channel up right after StasisBroadcast.
         destroyed(&call.id);
         assert_eq!(

@@ -22,16 +22,6 @@ use common::*;
 /// liveness bound (interpreters start slowly on a loaded machine), not a timing.
 const WORKER_BOUND: Duration = Duration::from_secs(60);
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn cache_dir() -> PathBuf {
-    std::env::var_os("ASB_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/app_stasis_broadcast"))
-}
-
 /// Runs a set-up command to completion; panics with its output if it cannot
 /// start (naming the missing tool) or fails.
 fn run(cmd: &mut Command, needs: &str) {

@@ -25,10 +25,8 @@ fn works_end_to_end() {
     let mut w = App::connect(&unique("mod-w"));
     let call = Call::broadcast(&format!("10000,^{}$", w.name));
     w.wait_event("CallBroadcast", &call.id);
-    assert_eq!(claim(&call.id, &w.name), 204);
-    w.wait_event("StasisStart", &call.id);
-    continue_dialplan(&call.id);
-    assert_eq!(status(&call), "SUCCESS");
+    win(&mut w, &call);
+    finish(&call);
 }
 
 #[test]

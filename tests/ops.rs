@@ -50,8 +50,7 @@ fn cli_show_lists_a_live_broadcast_and_stats_count_it() {
         .find(|l| l.contains(&call.id))
         .expect("listed while in Stasis");
     assert!(row.contains("claimed") && row.ends_with(&w.name), "{row}");
-    continue_dialplan(&call.id);
-    assert_eq!(status(&call), "SUCCESS");
+    finish(&call);
     destroyed(&call.id);
     assert!(
         !cli("stasis broadcast show").contains(&call.id),
@@ -96,8 +95,7 @@ fn metrics_count_broadcasts_and_claims() {
     assert_eq!(claim(&call.id, &a.name), 204);
     assert_eq!(claim(&call.id, &b.name), 409);
     a.wait_event("StasisStart", &call.id);
-    continue_dialplan(&call.id);
-    assert_eq!(status(&call), "SUCCESS");
+    finish(&call);
 
     let after = scrape();
     assert!(metric(&after, "asterisk_stasis_broadcast_started_total") > started);

@@ -6,21 +6,9 @@ mod common;
 use std::collections::HashSet;
 
 use common::*;
-use serde_json::Value;
 
 fn set(items: &[&str]) -> HashSet<String> {
     items.iter().map(|s| s.to_string()).collect()
-}
-
-fn args_of(start: &Value) -> Vec<String> {
-    start["args"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|v| v.as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 // Asterisk's own testsuite, scenario 1: nominal claim.
@@ -45,11 +33,9 @@ fn nominal_claim_enters_stasis_in_the_winner_with_args() {
     assert_eq!(ev["called"], "raw");
     assert_eq!(ev["channel"]["dialplan"]["app_name"], "StasisBroadcast");
 
-    assert_eq!(claim(&call.id, &w.name), 204);
-    let start = w.wait_event("StasisStart", &call.id);
+    let start = win(&mut w, &call);
     assert_eq!(args_of(&start), vec!["sales", "priority-high"]);
-    continue_dialplan(&call.id);
-    assert_eq!(status(&call), "SUCCESS");
+    finish(&call);
     assert_eq!(var_set(&call.id, "ASB_RESULT"), "SUCCESS");
 }
 
@@ -70,8 +56,7 @@ fn later_claims_get_409_while_the_winner_holds_the_call() {
         409,
         "during the winner's Stasis session"
     );
-    continue_dialplan(&call.id);
-    assert_eq!(status(&call), "SUCCESS");
+    finish(&call);
 }
 
 // Scenario 3: the filter limits who is offered; the search is unanchored.
@@ -177,8 +162,7 @@ fn call_claimed_goes_to_the_matching_applications_when_asked() {
             assert_eq!(ev["winner_app"], winner.as_str());
         }
         a.wait_event("StasisStart", &call.id);
-        continue_dialplan(&call.id);
-        assert_eq!(status(&call), "SUCCESS");
+        finish(&call);
         other.sync();
         assert!(
             !other.received(|v| v["type"] == "CallClaimed"),
@@ -194,10 +178,8 @@ fn no_call_claimed_unless_asked() {
         let mut b = App::connect(&unique("quiet-b"));
         let call = Call::broadcast(&format!("10000,^({}|{})$,,{notify}", a.name, b.name));
         a.wait_event("CallBroadcast", &call.id);
-        assert_eq!(claim(&call.id, &a.name), 204);
-        a.wait_event("StasisStart", &call.id);
-        continue_dialplan(&call.id);
-        assert_eq!(status(&call), "SUCCESS");
+        win(&mut a, &call);
+        finish(&call);
         b.sync();
         assert!(
             !b.received(|v| v["type"] == "CallClaimed"),
@@ -250,8 +232,7 @@ fn claim_endpoint_answers() {
     );
     assert_eq!(r.status, 204, "{:?}", r.body);
     w.wait_event("StasisStart", &call.id);
-    continue_dialplan(&call.id);
-    assert_eq!(status(&call), "SUCCESS");
+    finish(&call);
 }
 
 #[test]
@@ -266,11 +247,9 @@ fn stasis_args_reach_stasis_start_as_stasis_would_pass_them() {
     ] {
         let call = Call::broadcast(&format!("10000,^{}$,{raw}", w.name));
         w.wait_event("CallBroadcast", &call.id);
-        assert_eq!(claim(&call.id, &w.name), 204);
-        let start = w.wait_event("StasisStart", &call.id);
+        let start = win(&mut w, &call);
         assert_eq!(args_of(&start), want);
-        continue_dialplan(&call.id);
-        assert_eq!(status(&call), "SUCCESS");
+        finish(&call);
     }
 }
 
@@ -364,8 +343,7 @@ fn exactly_one_of_many_simultaneous_claims_wins() {
     let winner = names[answers.iter().position(|s| *s == 204).unwrap()].clone();
     let w = apps.iter_mut().find(|a| a.name == winner).unwrap();
     w.wait_event("StasisStart", &call.id);
-    continue_dialplan(&call.id);
-    assert_eq!(status(&call), "SUCCESS");
+    finish(&call);
 }
 
 #[test]

@@ -8,20 +8,8 @@ mod common;
 use std::sync::{Arc, Barrier};
 
 use common::*;
-use serde_json::Value;
 
 const STATUSES: [&str; 3] = ["SUCCESS", "FAILED", "TIMEOUT"];
-
-fn args_of(start: &Value) -> Vec<String> {
-    start["args"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|v| v.as_str().unwrap_or_default().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Nothing of these calls is left: channels gone, no live broadcast listed.
 fn nothing_left(calls: &[&Call]) {
@@ -80,8 +68,7 @@ fn two_hundred_workers_race_for_one_call() {
     );
     let winner = answers.iter().position(|s| *s == 204).unwrap();
     apps[winner].wait_event("StasisStart", &call.id);
-    continue_dialplan(&call.id);
-    assert_eq!(status(&call), "SUCCESS");
+    finish(&call);
     nothing_left(&[&call]);
 }
 
@@ -131,10 +118,8 @@ fn hostile_arguments_end_defined_and_are_logged() {
     // The long filter still offered the call to the one application it names.
     let call = Call::broadcast(&format!("10000,{long_filter}"));
     w.wait_event("CallBroadcast", &call.id);
-    assert_eq!(claim(&call.id, &w.name), 204);
-    w.wait_event("StasisStart", &call.id);
-    continue_dialplan(&call.id);
-    assert_eq!(status(&call), "SUCCESS");
+    win(&mut w, &call);
+    finish(&call);
 }
 
 // Upstream keeps only the first 128; every one of them arrives here.
@@ -151,11 +136,9 @@ fn six_hundred_stasis_args_and_odd_bytes_all_arrive() {
     for want in [many, odd] {
         let call = Call::broadcast(&format!("10000,^{}$,{}", w.name, want.join(":")));
         w.wait_event("CallBroadcast", &call.id);
-        assert_eq!(claim(&call.id, &w.name), 204);
-        let start = w.wait_event("StasisStart", &call.id);
+        let start = win(&mut w, &call);
         assert_eq!(args_of(&start), want);
-        continue_dialplan(&call.id);
-        assert_eq!(status(&call), "SUCCESS");
+        finish(&call);
     }
 }
 
@@ -186,10 +169,8 @@ fn hostile_claims_get_4xx() {
     }
     log.wait_line(&["NOTICE", "never-existed", "not offered"]);
     // None of that disturbed the broadcast.
-    assert_eq!(claim(&call.id, &w.name), 204);
-    w.wait_event("StasisStart", &call.id);
-    continue_dialplan(&call.id);
-    assert_eq!(status(&call), "SUCCESS");
+    win(&mut w, &call);
+    finish(&call);
 }
 
 #[test]

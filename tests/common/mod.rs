@@ -52,11 +52,13 @@ pub fn target() -> Target {
     }
 }
 
-fn repo() -> PathBuf {
+/// The repository's root.
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn cache_dir() -> PathBuf {
+/// The test bed's cache and run-time directory (`ASB_CACHE`).
+pub fn cache_dir() -> PathBuf {
     std::env::var_os("ASB_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/var/cache/app_stasis_broadcast"))
@@ -566,6 +568,37 @@ pub fn hangup_requested(id: &str) {
     observer().wait_for(id, "ChannelHangupRequest", |v| {
         v["type"] == "ChannelHangupRequest"
     });
+}
+
+/// Claims `call` for `app` (204 expected) and waits for the StasisStart that
+/// follows on its WebSocket; returns that event.
+pub fn win(app: &mut App, call: &Call) -> Value {
+    assert_eq!(
+        claim(&call.id, &app.name),
+        204,
+        "{} claiming {}",
+        app.name,
+        call.id
+    );
+    app.wait_event("StasisStart", &call.id)
+}
+
+/// Sends a won call on to the dialplan and waits for STASISSTATUS=SUCCESS.
+pub fn finish(call: &Call) {
+    continue_dialplan(&call.id);
+    assert_eq!(status(call), "SUCCESS");
+}
+
+/// The `args` of a StasisStart event.
+pub fn args_of(start: &Value) -> Vec<String> {
+    start["args"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Sends the channel on in the dialplan (ends the winner's Stasis session).
