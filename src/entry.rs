@@ -98,7 +98,7 @@ pub extern "C" fn asb_unload() -> c_int {
     guard("unload", -1, || {
         // Give every waiting call back to its dialplan first.
         if let Some(st) = module::state() {
-            let n = st.registry.close_all(Instant::now());
+            let n = st.registry.close_waiting(Instant::now());
             if n > 0 {
                 notice!(
                     "Unloading: {n} broadcast(s) still waiting were ended (STASISSTATUS=TIMEOUT)"

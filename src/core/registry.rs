@@ -167,15 +167,20 @@ impl<W: Wake> Registry<W> {
         t.by_channel.len()
     }
 
-    /// Closes every live broadcast and wakes its waiter (module unload);
-    /// returns how many there were.
-    pub fn close_all(&self, now: Instant) -> usize {
-        let all = self.live();
-        for bc in &all {
+    /// Ends every broadcast still waiting for a claim and wakes its waiter
+    /// (module unload); returns how many there were. Won broadcasts stay: their
+    /// winner's Stasis session goes on, and they close when it ends.
+    pub fn close_waiting(&self, now: Instant) -> usize {
+        let waiting: Vec<_> = self
+            .live()
+            .into_iter()
+            .filter(|bc| bc.close_unclaimed().is_none())
+            .collect();
+        for bc in &waiting {
             self.close(bc, now);
             bc.waker().wake();
         }
-        all.len()
+        waiting.len()
     }
 }
 
@@ -298,12 +303,18 @@ mod tests {
     }
 
     #[test]
-    fn close_all_empties_the_live_map() {
+    fn close_waiting_ends_the_waiting_and_keeps_the_won() {
         let r = Registry::default();
         let t0 = Instant::now();
-        open(&r, "a", &["x"], t0);
+        let a = open(&r, "a", &["x"], t0);
         open(&r, "b", &["x"], t0);
-        assert_eq!(r.close_all(t0), 2);
-        assert_eq!(r.live_count(), 0);
+        let won = open(&r, "c", &["x"], t0);
+        assert_eq!(won.claim("x"), ClaimOutcome::Won);
+        assert_eq!(r.close_waiting(t0), 2);
+        assert_eq!(a.state(), State::Closed);
+        assert_eq!(a.waker().0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(r.live_count(), 1);
+        assert!(r.get("c").is_some());
+        assert_eq!(r.claim("a", "x", t0).0, ClaimOutcome::NotFound);
     }
 }
