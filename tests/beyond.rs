@@ -204,3 +204,38 @@ fn b6_media_does_not_pile_up_while_waiting() {
         );
     });
 }
+
+// B4 across a re-broadcast: a loser of the first broadcast cannot take the
+// second one, which went to another pool (upstream hands it the call).
+#[test]
+fn b4_a_loser_of_the_first_broadcast_cannot_take_the_second() {
+    beyond(
+        "B4 losers get 409 after the channel was broadcast again",
+        || {
+            let mut a = App::connect(&unique("b4f-a"));
+            let mut b = App::connect(&unique("b4f-b"));
+            let mut c = App::connect(&unique("b4f-c"));
+            let call = Call::start(
+                "failover",
+                "hold",
+                &[
+                    ("ASB_ARGS", &format!("10000,^({}|{})$", a.name, b.name)),
+                    ("ASB_ARGS2", &format!("10000,^{}$", c.name)),
+                ],
+            );
+            b.wait_event("CallBroadcast", &call.id);
+            win(&mut a, &call);
+            continue_dialplan(&call.id);
+            assert_eq!(var_set(&call.id, "ASB_FIRST"), "SUCCESS");
+            c.wait_event("CallBroadcast", &call.id);
+            assert_eq!(
+                claim(&call.id, &b.name),
+                409,
+                "a loser of the first broadcast"
+            );
+            win(&mut c, &call);
+            continue_dialplan(&call.id);
+            assert_eq!(var_set(&call.id, "ASB_RESULT"), "SUCCESS");
+        },
+    );
+}
