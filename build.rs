@@ -81,8 +81,6 @@ fn main() {
         .allowlist_function("ast_json_unref")
         .allowlist_function("stasis_app_send")
         .allowlist_function("stasis_app_exec")
-        .allowlist_function("ast_free_ptr")
-        .allowlist_var("AST_OPTIONAL_API_UNAVAILABLE")
         // Opaque to Rust: only ever handled through pointers.
         .opaque_type("ast_channel")
         .opaque_type("ast_json")

@@ -31,6 +31,10 @@ enum sb_log_level {
  * For SB_LOG_VERBOSE and SB_LOG_DEBUG, \a verbosity is the level at which it shows. */
 void sb_log(int level, int verbosity, const char *file, int line, const char *func, const char *msg);
 
+/*! Non-zero when a message at this level would be shown: lets callers skip
+ * formatting debug and verbose messages nobody will see. */
+int sb_log_enabled(int level, int verbosity);
+
 /*! Registers the StasisBroadcast application (exec goes to asb_exec). 0 on success. */
 int sb_register_app(void);
 /*! Unregisters it. 0 on success. */
@@ -56,10 +60,6 @@ int sb_register_metrics(void);
 void sb_unregister_metrics(void);
 /*! Appends text to res_prometheus' output (\a output is its struct ast_str **). */
 void sb_metrics_append(void *output, const char *text);
-
-/*! Takes / drops a reference on this module (so it cannot be unloaded meanwhile). */
-void sb_module_ref(void);
-void sb_module_unref(void);
 
 /*! The CallBroadcast event for \a chan (snapshot, caller, called), built under
  * the channel lock. New reference, or NULL on allocation failure. */

@@ -76,7 +76,8 @@ pub fn exec(st: &ModuleState, chan: &Channel<'_>, data: &str) -> i32 {
         return 0;
     };
 
-    verbose!(3, "Channel {name} claimed by {winner}, entering Stasis");
+    // (The claim itself was logged at verbose 3 where it was decided, as upstream does.)
+    debug!(1, "Channel {name} claimed by {winner}, entering Stasis");
     let rc = stasis::exec(chan, &winner, &args.stasis_args);
     // Stays won (409 for late claims) until the session is over; then a tombstone.
     drop(live);
@@ -139,7 +140,8 @@ pub fn start(st: &ModuleState, chan: &Channel<'_>, args: &BroadcastArgs) -> Resu
     };
     let bc = st.registry.open(Broadcast::new(
         spec,
-        Offered::new(names.iter().map(String::as_str)),
+        st.registry
+            .interned(Offered::new(names.iter().map(String::as_str))),
         waker,
         Instant::now(),
     ))?;

@@ -19,15 +19,32 @@ pub enum Level {
     Debug(i32),
 }
 
-/// Logs one message; use the `error!`/`warning!`/... macros instead.
-pub fn log(level: Level, file: &str, line: u32, func: &str, msg: &str) {
-    let (lvl, verbosity) = match level {
+fn raw(level: Level) -> (u32, i32) {
+    match level {
         Level::Error => (sys::sb_log_level_SB_LOG_ERROR, 0),
         Level::Warning => (sys::sb_log_level_SB_LOG_WARNING, 0),
         Level::Notice => (sys::sb_log_level_SB_LOG_NOTICE, 0),
         Level::Verbose(v) => (sys::sb_log_level_SB_LOG_VERBOSE, v),
         Level::Debug(v) => (sys::sb_log_level_SB_LOG_DEBUG, v),
-    };
+    }
+}
+
+/// Whether a message at `level` would be shown (`core set verbose/debug`):
+/// the macros format nothing otherwise, which keeps debug lines off the hot path.
+pub fn enabled(level: Level) -> bool {
+    match level {
+        Level::Error | Level::Warning | Level::Notice => true,
+        Level::Verbose(_) | Level::Debug(_) => {
+            let (lvl, verbosity) = raw(level);
+            // SAFETY: reads Asterisk's current verbose/debug levels; no pointers.
+            unsafe { sys::sb_log_enabled(lvl as i32, verbosity) != 0 }
+        }
+    }
+}
+
+/// Logs one message; use the `error!`/`warning!`/... macros instead.
+pub fn log(level: Level, file: &str, line: u32, func: &str, msg: &str) {
+    let (lvl, verbosity) = raw(level);
     let file = c_string(file);
     let func = c_string(func);
     let msg = c_string(msg);
@@ -52,7 +69,18 @@ pub fn c_string(s: &str) -> CString {
 
 macro_rules! log_at {
     ($level:expr, $($arg:tt)*) => {
-        $crate::asterisk::log::log($level, concat!("app_stasis_broadcast/", file!()), line!(), module_path!(), &format!($($arg)*))
+        {
+            let level = $level;
+            if $crate::asterisk::log::enabled(level) {
+                $crate::asterisk::log::log(
+                    level,
+                    concat!("app_stasis_broadcast/", file!()),
+                    line!(),
+                    module_path!(),
+                    &format!($($arg)*),
+                )
+            }
+        }
     };
 }
 macro_rules! error { ($($arg:tt)*) => { log_at!($crate::asterisk::log::Level::Error, $($arg)*) }; }

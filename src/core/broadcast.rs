@@ -56,7 +56,7 @@ pub enum State {
 
 /// The applications one broadcast was offered to, sorted for lookup (the
 /// order they were sent in is the caller's business).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Offered(Box<[Box<str>]>);
 
 impl Offered {
@@ -118,12 +118,18 @@ pub struct Broadcast<W> {
 }
 
 impl<W: Wake> Broadcast<W> {
-    /// A new, open broadcast offered to `offered`.
-    pub fn new(spec: Spec, offered: Offered, waker: W, now: Instant) -> Broadcast<W> {
+    /// A new, open broadcast offered to `offered` (shared with other
+    /// broadcasts to the same pool when it comes from `Registry::interned`).
+    pub fn new(
+        spec: Spec,
+        offered: impl Into<Arc<Offered>>,
+        waker: W,
+        now: Instant,
+    ) -> Broadcast<W> {
         Broadcast {
             spec,
             started: now,
-            offered: Arc::new(offered),
+            offered: offered.into(),
             latch: AtomicUsize::new(OPEN),
             waker,
         }

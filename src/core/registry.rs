@@ -9,7 +9,7 @@
 //! - Locks are held only for map operations, never while talking to Asterisk.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -21,17 +21,22 @@ use super::error::Error;
 pub const TOMBSTONE_GRACE: Duration = Duration::from_secs(5);
 /// Most tombstones kept; past it the oldest go first.
 pub const MAX_TOMBSTONES: usize = 16_384;
+/// Distinct offered sets remembered for sharing (a pool of workers is one set).
+const MAX_SETS: usize = 16;
 
 struct Tombstone {
     offered: Arc<Offered>,
     expires: Instant,
 }
 
+/// One allocation per tombstone's channel id, shared by the map and the queue;
+/// the offered set is shared with every other broadcast to the same pool, so a
+/// tombstone costs about a hundred bytes whatever the pool's size.
 #[derive(Default)]
 struct Tombstones {
-    by_channel: HashMap<String, Tombstone>,
+    by_channel: HashMap<Arc<str>, Tombstone>,
     /// Expiry order; an entry whose `expires` no longer matches the map is stale.
-    order: VecDeque<(String, Instant)>,
+    order: VecDeque<(Arc<str>, Instant)>,
 }
 
 impl Tombstones {
@@ -43,10 +48,10 @@ impl Tombstones {
             }
             if self
                 .by_channel
-                .get(id)
+                .get(&**id)
                 .is_some_and(|t| t.expires == *expires)
             {
-                self.by_channel.remove(id);
+                self.by_channel.remove(&**id);
             }
             self.order.pop_front();
         }
@@ -58,9 +63,10 @@ impl Tombstones {
     }
 
     fn insert(&mut self, id: &str, offered: Arc<Offered>, expires: Instant, now: Instant) {
+        let id: Arc<str> = Arc::from(id);
         self.by_channel
-            .insert(id.to_owned(), Tombstone { offered, expires });
-        self.order.push_back((id.to_owned(), expires));
+            .insert(id.clone(), Tombstone { offered, expires });
+        self.order.push_back((id, expires));
         self.purge(now);
     }
 
@@ -76,6 +82,7 @@ impl Tombstones {
 pub struct Registry<W> {
     live: Mutex<HashMap<String, Arc<Broadcast<W>>>>,
     tombstones: Mutex<Tombstones>,
+    sets: Mutex<Vec<Weak<Offered>>>,
 }
 
 impl<W: Wake> Default for Registry<W> {
@@ -83,11 +90,32 @@ impl<W: Wake> Default for Registry<W> {
         Registry {
             live: Mutex::new(HashMap::new()),
             tombstones: Mutex::new(Tombstones::default()),
+            sets: Mutex::new(Vec::new()),
         }
     }
 }
 
 impl<W: Wake> Registry<W> {
+    /// `offered`, shared with an equal set still in use if there is one: the
+    /// broadcasts (and tombstones) of one pool of workers hold one copy.
+    pub fn interned(&self, offered: Offered) -> Arc<Offered> {
+        let mut sets = self.sets.lock();
+        sets.retain(|w| w.strong_count() > 0);
+        if let Some(same) = sets
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|s| **s == offered)
+        {
+            return same;
+        }
+        let set = Arc::new(offered);
+        if sets.len() >= MAX_SETS {
+            sets.remove(0);
+        }
+        sets.push(Arc::downgrade(&set));
+        set
+    }
+
     /// Makes `bc` the live broadcast of its channel.
     pub fn open(&self, bc: Broadcast<W>) -> Result<Arc<Broadcast<W>>, Error> {
         let mut live = self.live.lock();
@@ -281,6 +309,27 @@ mod tests {
         let second = open(&r, "c", &["a", "b"], t0);
         assert_eq!(r.claim("c", "b", t0).0, ClaimOutcome::Won);
         assert_eq!(second.winner(), Some("b"));
+    }
+
+    #[test]
+    fn equal_offered_sets_are_shared_and_freed_when_unused() {
+        let r = Registry::<CountingWaker>::default();
+        let a = r.interned(Offered::new(["x", "y"]));
+        let b = r.interned(Offered::new(["y", "x"]));
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = r.interned(Offered::new(["x"]));
+        assert!(!Arc::ptr_eq(&a, &c));
+        drop((a, b));
+        let d = r.interned(Offered::new(["x", "y"]));
+        assert_eq!(
+            Arc::strong_count(&d),
+            1,
+            "a fresh set once the old one was dropped"
+        );
+        for i in 0..(MAX_SETS * 2) {
+            let _ = r.interned(Offered::new([format!("p{i}")]));
+        }
+        assert!(r.sets.lock().len() <= MAX_SETS);
     }
 
     #[test]

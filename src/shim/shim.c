@@ -90,6 +90,18 @@ void sb_log(int level, int verbosity, const char *file, int line, const char *fu
 	}
 }
 
+int sb_log_enabled(int level, int verbosity)
+{
+	switch (level) {
+	case SB_LOG_VERBOSE:
+		return VERBOSITY_ATLEAST(verbosity);
+	case SB_LOG_DEBUG:
+		return DEBUG_ATLEAST(verbosity);
+	default:
+		return 1;
+	}
+}
+
 static int exec_trampoline(struct ast_channel *chan, const char *data)
 {
 	return asb_exec(chan, data);
@@ -266,16 +278,6 @@ void sb_unregister_metrics(void)
 void sb_metrics_append(void *output, const char *text)
 {
 	ast_str_append((struct ast_str **) output, 0, "%s", text);
-}
-
-void sb_module_ref(void)
-{
-	ast_module_ref(AST_MODULE_SELF);
-}
-
-void sb_module_unref(void)
-{
-	ast_module_unref(AST_MODULE_SELF);
 }
 
 /*
