@@ -67,6 +67,12 @@ fn cli_show_lists_a_live_broadcast_and_stats_count_it() {
     ] {
         assert!(stats.contains(row), "{row} missing:\n{stats}");
     }
+    // Tab completion (what the console asks for when Tab is pressed).
+    let completions = cli("_command matchesarray \"stasis broadcast \" \"\"");
+    assert!(
+        completions.contains("show") && completions.contains("stats"),
+        "{completions}"
+    );
     let help = cli("core show help stasis broadcast");
     assert!(
         help.contains("stasis broadcast show") && help.contains("stasis broadcast stats"),
