@@ -71,6 +71,12 @@ struct ast_json *sb_call_claimed_event(const char *channel_id, const char *winne
  * could not be had. */
 int sb_for_each_app(void (*cb)(void *ctx, const char *name), void *ctx);
 
+/*! A new reference on a channel / drops one. */
+struct ast_channel *sb_channel_ref(struct ast_channel *chan);
+void sb_channel_unref(struct ast_channel *chan);
+/*! Non-zero once the channel is asked to hang up (lock-free read). */
+int sb_channel_hanging_up(struct ast_channel *chan);
+
 /*! Makes sure asb_channel_gone(uniqueid) runs when \a chan is destroyed (once
  * per channel, however often it is called). 0 on success. */
 int sb_watch_channel(struct ast_channel *chan);

@@ -30,7 +30,7 @@ pub fn broadcast_channel(
         notify_claimed: flags & FLAG_SUPPRESS_CLAIMED == 0,
         ..BroadcastArgs::default()
     };
-    match app::start(st, chan, &args) {
+    match app::start(st, chan, &args, false) {
         // The caller may never call cleanup: the channel's end closes it then.
         Ok(_) if chan.watch() => 0,
         Ok(_) => {

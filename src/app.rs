@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::asterisk::channel::Woken;
-use crate::asterisk::eventfd::EventFd;
+use crate::asterisk::eventfd::Wakeup;
 use crate::asterisk::json::Json;
 use crate::asterisk::{stasis, Channel};
 use crate::core::args::{self, BroadcastArgs};
@@ -16,7 +16,7 @@ use crate::core::Error;
 use crate::module::ModuleState;
 
 /// The broadcast as the module runs it.
-pub type Live = Arc<Broadcast<EventFd>>;
+pub type Live = Arc<Broadcast<Wakeup>>;
 
 /// The channel variable the application sets.
 const STATUS_VAR: &str = "STASISSTATUS";
@@ -46,7 +46,7 @@ pub fn exec(st: &ModuleState, chan: &Channel<'_>, data: &str) -> i32 {
         args.stasis_args.len()
     );
 
-    let bc = match start(st, chan, &args) {
+    let bc = match start(st, chan, &args, true) {
         Ok(bc) => bc,
         Err(e) => {
             error!("Channel {name}: {e}; the call was offered to no application");
@@ -108,8 +108,14 @@ impl Drop for CloseOnDrop<'_> {
 }
 
 /// Opens a broadcast and offers the call: the event is built once, the
-/// matching applications are shuffled, each gets a shallow copy.
-pub fn start(st: &ModuleState, chan: &Channel<'_>, args: &BroadcastArgs) -> Result<Live, Error> {
+/// matching applications are shuffled, each gets a shallow copy. With
+/// `watch_hangup`, claims are refused as soon as the caller hangs up.
+pub fn start(
+    st: &ModuleState,
+    chan: &Channel<'_>,
+    args: &BroadcastArgs,
+    watch_hangup: bool,
+) -> Result<Live, Error> {
     let filter = match args.filter.as_deref() {
         Some(p) => Some(
             st.filters
@@ -125,7 +131,8 @@ pub fn start(st: &ModuleState, chan: &Channel<'_>, args: &BroadcastArgs) -> Resu
     names.retain(|n| filter.as_ref().is_none_or(|f| f.matches(n)));
     shuffle(&mut names);
 
-    let waker = EventFd::new().map_err(|e| Error::Host(format!("eventfd: {e}")))?;
+    let waker = Wakeup::new(watch_hangup.then(|| chan.counted()))
+        .map_err(|e| Error::Host(format!("eventfd: {e}")))?;
     let id = chan.uniqueid();
     // A broadcast left open by an earlier API caller on this channel is replaced.
     if let Some(old) = st.registry.get(&id) {

@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 
-use crate::asterisk::eventfd::EventFd;
+use crate::asterisk::eventfd::Wakeup;
 use crate::core::filter::FilterCache;
 use crate::core::registry::Registry;
 use crate::core::stats::Stats;
 
 /// Everything the module keeps while loaded.
 pub struct ModuleState {
-    pub registry: Registry<EventFd>,
+    pub registry: Registry<Wakeup>,
     pub filters: FilterCache,
     pub stats: Stats,
     pub loaded_at: Instant,

@@ -131,6 +131,45 @@ impl<'a> Channel<'a> {
     }
 }
 
+/// A counted reference to a channel, usable from any thread for the one
+/// question the claim path asks: is the caller hanging up?
+///
+/// # Invariants
+/// Holds one reference on a non-null channel (taken with `ast_channel_ref`),
+/// released on Drop.
+pub struct ChannelRef(NonNull<sys::ast_channel>);
+
+// SAFETY: the reference keeps the channel object alive; the only access is a
+// lock-free read of its hangup flag, which Asterisk sets atomically enough for
+// a yes/no answer.
+unsafe impl Send for ChannelRef {}
+// SAFETY: as above; shared access only reads.
+unsafe impl Sync for ChannelRef {}
+
+impl ChannelRef {
+    /// Whether the channel has been asked to hang up.
+    pub fn hanging_up(&self) -> bool {
+        // SAFETY: we hold a reference (invariant); the read takes no lock.
+        unsafe { sys::sb_channel_hanging_up(self.0.as_ptr()) != 0 }
+    }
+}
+
+impl Drop for ChannelRef {
+    fn drop(&mut self) {
+        // SAFETY: we hold exactly one reference (invariant) and drop it once.
+        unsafe { sys::sb_channel_unref(self.0.as_ptr()) };
+    }
+}
+
+impl Channel<'_> {
+    /// A counted reference to this channel.
+    pub fn counted(&self) -> ChannelRef {
+        // SAFETY: valid channel (invariant); the new reference is ours.
+        let raw = unsafe { sys::sb_channel_ref(self.as_ptr()) };
+        ChannelRef(NonNull::new(raw).expect("ast_channel_ref returns its argument"))
+    }
+}
+
 /// Copies a C string that may be null or not UTF-8.
 ///
 /// # Safety

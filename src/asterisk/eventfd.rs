@@ -45,3 +45,43 @@ impl Wake for EventFd {
         unsafe { libc::write(self.fd(), (&one as *const u64).cast(), 8) };
     }
 }
+
+/// What a broadcast's waiter is woken through, and how the claim path tells
+/// that the caller is gone: the eventfd, and (for the application's own
+/// broadcasts) a reference to the channel. Broadcasts opened through the
+/// optional API hold none: their channel's datastore closes them, and a
+/// reference here would keep the channel, hence the datastore, alive.
+pub struct Wakeup {
+    fd: EventFd,
+    caller: Option<super::channel::ChannelRef>,
+}
+
+impl Wakeup {
+    /// A wake-up for a broadcast, watching `caller` for hangups if given.
+    pub fn new(caller: Option<super::channel::ChannelRef>) -> io::Result<Wakeup> {
+        Ok(Wakeup {
+            fd: EventFd::new()?,
+            caller,
+        })
+    }
+
+    /// The descriptor the waiter polls.
+    pub fn fd(&self) -> RawFd {
+        self.fd.fd()
+    }
+
+    /// Consumes pending wake-ups.
+    pub fn drain(&self) {
+        self.fd.drain();
+    }
+}
+
+impl Wake for Wakeup {
+    fn wake(&self) {
+        self.fd.wake();
+    }
+
+    fn abandoned(&self) -> bool {
+        self.caller.as_ref().is_some_and(|c| c.hanging_up())
+    }
+}

@@ -18,6 +18,12 @@ use super::filter::Filter;
 pub trait Wake: Send + Sync + 'static {
     /// Wakes the waiter; must not block.
     fn wake(&self);
+
+    /// Whether the caller is already gone (hung up), so that the call must not
+    /// be won any more; must not block. The waiter ends the broadcast soon.
+    fn abandoned(&self) -> bool {
+        false
+    }
 }
 
 const OPEN: usize = 0;
@@ -140,6 +146,9 @@ impl<W: Wake> Broadcast<W> {
         let Some(i) = self.offered.index_of(app) else {
             return ClaimOutcome::NotFound;
         };
+        if self.state() == State::Open && self.waker.abandoned() {
+            return ClaimOutcome::NotFound;
+        }
         match self
             .latch
             .compare_exchange(OPEN, WON_BASE + i, Ordering::AcqRel, Ordering::Acquire)
@@ -259,6 +268,21 @@ pub(crate) mod tests {
         assert_eq!(b.claim("a"), ClaimOutcome::NotFound);
         assert_eq!(b.winner(), None);
         assert_eq!(b.waker().0.load(Ordering::SeqCst), 0);
+    }
+
+    struct Gone;
+    impl Wake for Gone {
+        fn wake(&self) {}
+        fn abandoned(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn an_abandoned_call_cannot_be_won() {
+        let b = Broadcast::new(spec("c"), Offered::new(["a"]), Gone, Instant::now());
+        assert_eq!(b.claim("a"), ClaimOutcome::NotFound);
+        assert_eq!(b.state(), State::Open, "the waiter ends it");
     }
 
     #[test]

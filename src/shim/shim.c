@@ -325,6 +325,24 @@ int sb_watch_channel(struct ast_channel *chan)
 	return res;
 }
 
+struct ast_channel *sb_channel_ref(struct ast_channel *chan)
+{
+	return ast_channel_ref(chan);
+}
+
+void sb_channel_unref(struct ast_channel *chan)
+{
+	ast_channel_unref(chan);
+}
+
+int sb_channel_hanging_up(struct ast_channel *chan)
+{
+	/* A plain read of the flag, without the channel lock: a claim must never
+	 * wait for the channel. The flag is set before Asterisk publishes the
+	 * hangup request, so a claim that follows that event sees it. */
+	return ast_channel_softhangup_internal_flag(chan) != 0;
+}
+
 struct ast_json *sb_call_broadcast_event(struct ast_channel *chan)
 {
 	struct ast_channel_snapshot *snapshot;
