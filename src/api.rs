@@ -32,8 +32,8 @@ pub fn broadcast_channel(
     };
     match app::start(st, chan, &args, false) {
         // The caller may never call cleanup: the channel's end closes it then.
-        Ok(_) if chan.watch() => 0,
-        Ok(_) => {
+        Some(_) if chan.watch() => 0,
+        Some(_) => {
             error!(
                 "Channel {}: could not watch the channel; broadcast not started",
                 chan.name()
@@ -41,14 +41,7 @@ pub fn broadcast_channel(
             cleanup(st, &chan.uniqueid());
             -1
         }
-        Err(e) => {
-            error!(
-                "Channel {}: {e}; the call was offered to no application",
-                chan.name()
-            );
-            Stats::bump(&st.stats.failed);
-            -1
-        }
+        None => -1,
     }
 }
 
@@ -126,7 +119,5 @@ pub fn wait(st: &ModuleState, chan: &Channel<'_>, timeout_ms: i32) -> i32 {
 
 /// `stasis_app_broadcast_cleanup`: the broadcast leaves the live map.
 pub fn cleanup(st: &ModuleState, channel_id: &str) {
-    if let Some(bc) = st.registry.get(channel_id) {
-        st.registry.close(&bc, Instant::now());
-    }
+    st.registry.close_channel(channel_id, Instant::now());
 }

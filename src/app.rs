@@ -46,14 +46,9 @@ pub fn exec(st: &ModuleState, chan: &Channel<'_>, data: &str) -> i32 {
         args.stasis_args.len()
     );
 
-    let bc = match start(st, chan, &args, true) {
-        Ok(bc) => bc,
-        Err(e) => {
-            error!("Channel {name}: {e}; the call was offered to no application");
-            Stats::bump(&st.stats.failed);
-            chan.set_var(STATUS_VAR, "FAILED");
-            return 0;
-        }
+    let Some(bc) = start(st, chan, &args, true) else {
+        chan.set_var(STATUS_VAR, "FAILED");
+        return 0;
     };
     // Whatever happens from here on, the broadcast leaves the live map.
     let live = CloseOnDrop { st, bc: &bc };
@@ -109,8 +104,29 @@ impl Drop for CloseOnDrop<'_> {
 
 /// Opens a broadcast and offers the call: the event is built once, the
 /// matching applications are shuffled, each gets a shallow copy. With
-/// `watch_hangup`, claims are refused as soon as the caller hangs up.
+/// `watch_hangup`, claims are refused as soon as the caller hangs up. A
+/// broadcast that cannot start is logged (ERROR) and counted as failed here,
+/// for the application and the optional API alike.
 pub fn start(
+    st: &ModuleState,
+    chan: &Channel<'_>,
+    args: &BroadcastArgs,
+    watch_hangup: bool,
+) -> Option<Live> {
+    match offer(st, chan, args, watch_hangup) {
+        Ok(bc) => Some(bc),
+        Err(e) => {
+            error!(
+                "Channel {}: {e}; the call was offered to no application",
+                chan.name()
+            );
+            Stats::bump(&st.stats.failed);
+            None
+        }
+    }
+}
+
+fn offer(
     st: &ModuleState,
     chan: &Channel<'_>,
     args: &BroadcastArgs,
@@ -135,9 +151,7 @@ pub fn start(
         .map_err(|e| Error::Host(format!("eventfd: {e}")))?;
     let id = chan.uniqueid();
     // A broadcast left open by an earlier API caller on this channel is replaced.
-    if let Some(old) = st.registry.get(&id) {
-        st.registry.close(&old, Instant::now());
-    }
+    st.registry.close_channel(&id, Instant::now());
     let spec = Spec {
         channel_id: id,
         channel_name: chan.name(),

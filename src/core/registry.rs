@@ -178,6 +178,13 @@ impl<W: Wake> Registry<W> {
         }
     }
 
+    /// Ends the live broadcast of a channel, if there is one.
+    pub fn close_channel(&self, channel_id: &str, now: Instant) {
+        if let Some(bc) = self.get(channel_id) {
+            self.close(&bc, now);
+        }
+    }
+
     /// A snapshot of the live broadcasts, for operators.
     pub fn live(&self) -> Vec<Arc<Broadcast<W>>> {
         self.live.lock().values().cloned().collect()
