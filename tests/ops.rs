@@ -15,7 +15,7 @@ fn metric(text: &str, name: &str) -> f64 {
 
 fn scrape() -> String {
     asterisk();
-    let r = ureq::get("http://127.0.0.1:8088/metrics")
+    let r = ureq::get(&format!("http://{}/metrics", http_host()))
         .call()
         .expect("GET /metrics");
     r.into_string().unwrap()

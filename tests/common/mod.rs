@@ -25,8 +25,20 @@ use serde_json::{json, Value};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-pub const ARI: &str = "http://127.0.0.1:8088/ari";
-pub const WS: &str = "ws://127.0.0.1:8088/ari/events";
+/// The test bed's HTTP server: `127.0.0.1:<ASB_HTTP_PORT>` (default 8088), as
+/// `scripts/testbed` starts it.
+pub fn http_host() -> &'static str {
+    static HOST: OnceLock<String> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let port = std::env::var("ASB_HTTP_PORT").unwrap_or_else(|_| "8088".into());
+        format!("127.0.0.1:{port}")
+    })
+}
+
+/// ARI's base URL on the test bed (`http://127.0.0.1:8088/ari` by default).
+pub fn ari() -> String {
+    format!("http://{}/ari", http_host())
+}
 pub const USER: &str = "asb";
 pub const PASS: &str = "asb";
 /// Upper bound for anything that should happen "soon" (an event, a log line):
@@ -104,7 +116,7 @@ pub fn asterisk() {
 
 fn ari_up() -> bool {
     agent()
-        .get(&format!("{ARI}/asterisk/info"))
+        .get(&format!("{}/asterisk/info", ari()))
         .set("Authorization", &auth())
         .call()
         .is_ok()
@@ -168,7 +180,7 @@ pub struct Reply {
 /// One ARI request. `query` values are percent-encoded here.
 pub fn ari(method: &str, path: &str, query: &[(&str, &str)], body: Option<Value>) -> Reply {
     let mut req = agent()
-        .request(method, &format!("{ARI}{path}"))
+        .request(method, &format!("{}{path}", ari()))
         .set("Authorization", &auth());
     for (k, v) in query {
         req = req.query(k, v);
@@ -193,7 +205,7 @@ pub fn ari(method: &str, path: &str, query: &[(&str, &str)], body: Option<Value>
 /// A request with a raw (already encoded) path and query; returns the HTTP status.
 pub fn ari_raw(method: &str, path_and_query: &str) -> u16 {
     match agent()
-        .request(method, &format!("{ARI}{path_and_query}"))
+        .request(method, &format!("{}{path_and_query}", ari()))
         .set("Authorization", &auth())
         .call()
     {
@@ -311,11 +323,11 @@ impl Drop for Call {
     fn drop(&mut self) {
         // Leave nothing behind; either half may be gone already.
         let _ = agent()
-            .delete(&format!("{ARI}/channels/{}", self.far_id))
+            .delete(&format!("{}/channels/{}", ari(), self.far_id))
             .set("Authorization", &auth())
             .call();
         let _ = agent()
-            .delete(&format!("{ARI}/channels/{}", self.id))
+            .delete(&format!("{}/channels/{}", ari(), self.id))
             .set("Authorization", &auth())
             .call();
     }
@@ -341,7 +353,8 @@ impl App {
     fn connect_with(name: &str, subscribe_all: bool) -> App {
         asterisk();
         let url = format!(
-            "{WS}?app={name}&api_key={USER}:{PASS}{}",
+            "ws://{}/ari/events?app={name}&api_key={USER}:{PASS}{}",
+            http_host(),
             if subscribe_all {
                 "&subscribeAll=true"
             } else {
