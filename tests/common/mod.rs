@@ -36,7 +36,7 @@ pub fn http_host() -> &'static str {
 }
 
 /// ARI's base URL on the test bed (`http://127.0.0.1:8088/ari` by default).
-pub fn ari() -> String {
+pub fn ari_url() -> String {
     format!("http://{}/ari", http_host())
 }
 pub const USER: &str = "asb";
@@ -116,7 +116,7 @@ pub fn asterisk() {
 
 fn ari_up() -> bool {
     agent()
-        .get(&format!("{}/asterisk/info", ari()))
+        .get(&format!("{}/asterisk/info", ari_url()))
         .set("Authorization", &auth())
         .call()
         .is_ok()
@@ -180,7 +180,7 @@ pub struct Reply {
 /// One ARI request. `query` values are percent-encoded here.
 pub fn ari(method: &str, path: &str, query: &[(&str, &str)], body: Option<Value>) -> Reply {
     let mut req = agent()
-        .request(method, &format!("{}{path}", ari()))
+        .request(method, &format!("{}{path}", ari_url()))
         .set("Authorization", &auth());
     for (k, v) in query {
         req = req.query(k, v);
@@ -205,7 +205,7 @@ pub fn ari(method: &str, path: &str, query: &[(&str, &str)], body: Option<Value>
 /// A request with a raw (already encoded) path and query; returns the HTTP status.
 pub fn ari_raw(method: &str, path_and_query: &str) -> u16 {
     match agent()
-        .request(method, &format!("{}{path_and_query}", ari()))
+        .request(method, &format!("{}{path_and_query}", ari_url()))
         .set("Authorization", &auth())
         .call()
     {
@@ -323,11 +323,11 @@ impl Drop for Call {
     fn drop(&mut self) {
         // Leave nothing behind; either half may be gone already.
         let _ = agent()
-            .delete(&format!("{}/channels/{}", ari(), self.far_id))
+            .delete(&format!("{}/channels/{}", ari_url(), self.far_id))
             .set("Authorization", &auth())
             .call();
         let _ = agent()
-            .delete(&format!("{}/channels/{}", ari(), self.id))
+            .delete(&format!("{}/channels/{}", ari_url(), self.id))
             .set("Authorization", &auth())
             .call();
     }
