@@ -3,7 +3,13 @@
 //! - Headers: `ASTERISK_INCLUDE_DIR` (a directory holding `asterisk.h` and
 //!   `asterisk/`), else `/usr/include` when `asterisk.h` is there.
 //! - bindgen over `wrapper.h`, allowlisted to what `src/asterisk/` calls.
-//! - The C shim (`src/shim/shim.c`) is compiled by `cc` into a static archive
+//! - The claim route: Asterisk 20.20 / 22.10 / 23.4 and later serve
+//!   `POST /ari/events/claim` themselves (res_ari_events, through the optional
+//!   API of `asterisk/stasis_app_broadcast.h`); older releases have neither
+//!   the route nor the header. Without the header the module serves the route
+//!   itself (cfg `asb_own_claim_route`, C define `ASB_OWN_CLAIM_ROUTE`).
+//!   `ASB_CLAIM_ROUTE=module` or `=asterisk` overrides the guess.
+//! - The C shim (`src/shim/*.c`) is compiled by `cc` into a static archive
 //!   that is linked, whole, into the cdylib only: the lib's unit-test binary
 //!   never links it, because its module constructor references symbols that
 //!   exist only inside a running Asterisk.
@@ -18,15 +24,26 @@ fn main() {
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=include/asb_shim.h");
     println!("cargo:rerun-if-changed=src/shim/shim.c");
+    println!("cargo:rerun-if-changed=src/shim/route.c");
+    println!("cargo:rerun-if-env-changed=ASB_CLAIM_ROUTE");
+    println!("cargo:rustc-check-cfg=cfg(asb_own_claim_route)");
 
     let include = asterisk_include_dir();
     println!(
         "cargo:rerun-if-changed={}",
         include.join("asterisk/buildopts.h").display()
     );
+    println!(
+        "cargo:rerun-if-changed={}",
+        include.join("asterisk/stasis_app_broadcast.h").display()
+    );
+    let own_route = own_claim_route(&include);
+    if own_route {
+        println!("cargo:rustc-cfg=asb_own_claim_route");
+    }
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
 
-    let defines = [
+    let mut defines = vec![
         ("_GNU_SOURCE", None),
         ("AST_MODULE", Some(format!("\"{MODULE}\""))),
         (
@@ -34,10 +51,14 @@ fn main() {
             Some(format!("__internal_{MODULE}_self")),
         ),
     ];
+    if own_route {
+        defines.push(("ASB_OWN_CLAIM_ROUTE", None));
+    }
 
     // The shim.
     let mut cc = cc::Build::new();
     cc.file("src/shim/shim.c")
+        .file("src/shim/route.c")
         .include("include")
         .include(&include)
         .pic(true)
@@ -69,6 +90,7 @@ fn main() {
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
         .allowlist_function("sb_.*")
         .allowlist_type("sb_log_level")
+        .allowlist_type("sb_body_error")
         .allowlist_function("ast_channel_name")
         .allowlist_function("ast_channel_uniqueid")
         .allowlist_function("ast_check_hangup")
@@ -120,6 +142,21 @@ fn asterisk_include_dir() -> PathBuf {
          `make install-headers`), or run `scripts/testbed headers`, which copies them out of \
          the test bed's Asterisk 22.10.1 image and prints the directory.",
     )
+}
+
+/// Whether the module serves `POST /ari/events/claim` itself: when the target
+/// Asterisk's res_ari has no such route (its headers lack the optional API the
+/// route calls), unless `ASB_CLAIM_ROUTE` says otherwise.
+fn own_claim_route(include: &Path) -> bool {
+    match env::var("ASB_CLAIM_ROUTE").as_deref() {
+        Ok("module") => true,
+        Ok("asterisk") => false,
+        Ok("") | Err(_) => !include.join("asterisk/stasis_app_broadcast.h").is_file(),
+        Ok(other) => fail(&format!(
+            "ASB_CLAIM_ROUTE={other}: use 'module' (the module serves the claim route) or \
+             'asterisk' (Asterisk's res_ari does)"
+        )),
+    }
 }
 
 fn has_headers(dir: &Path) -> bool {

@@ -13,6 +13,8 @@
 #ifndef ASB_SHIM_H
 #define ASB_SHIM_H
 
+#include <stddef.h>
+
 struct ast_channel;
 struct ast_json;
 struct ast_frame;
@@ -91,6 +93,72 @@ int sb_frame_is_hangup(const struct ast_frame *frame);
 char *sb_strdup(const char *s);
 
 /*
+ * The module's own claim route (src/shim/route.c), for Asterisk releases whose
+ * res_ari has no POST /ari/events/claim.
+ */
+
+/*! How reading a request's body ended (res_ari answers 413, 400, 500). */
+enum sb_body_error {
+	SB_BODY_OK = 0,
+	SB_BODY_TOO_LARGE = 1,
+	SB_BODY_UNPARSABLE = 2,
+	SB_BODY_OUT_OF_MEMORY = 3,
+};
+
+/*! One request to the route, read as res_ari reads it. Every pointer is
+ * borrowed for the duration of asb_http_claim() and may be NULL. */
+struct sb_http_request {
+	/*! enum ast_http_method (GET 0, POST 1, HEAD 2, PUT 3, DELETE 4, OPTIONS 5). */
+	int method;
+	/*! Form fields, then query parameters: name, value, name, value, ... */
+	const char *const *params;
+	size_t n_params;
+	/*! HTTP Basic credentials. */
+	const char *basic_user;
+	const char *basic_password;
+	/*! The Origin, Access-Control-Request-Method and -Headers headers. */
+	const char *origin;
+	const char *request_method;
+	const char *request_headers;
+	/*! enum sb_body_error. */
+	int body_error;
+	/*! A JSON body's fields: has_* says whether the field is there; the
+	 * value is NULL when it is not a string. */
+	int has_body_channel_id;
+	const char *body_channel_id;
+	int has_body_application;
+	const char *body_application;
+	/*! Non-zero once Asterisk is fully booted. */
+	int fully_booted;
+	/*! The shim's own; for sb_http_reply() and sb_http_acl_denies(). */
+	void *session;
+};
+
+/*! Links / unlinks the route on Asterisk's HTTP server. 0 on success. */
+int sb_http_link(void);
+void sb_http_unlink(void);
+/*! Answers the request (once; later calls are ignored). \a headers are extra
+ * header lines ending in CRLF; \a message, when not NULL, becomes the body
+ * {"message": ...} in ARI's compact or (\a pretty) pretty JSON. */
+void sb_http_reply(const struct sb_http_request *req, int status, const char *reason,
+	const char *headers, const char *message, int pretty);
+/*! Non-zero when the ACL built from \a rules (sense, value pairs: "permit"
+ * or "deny", then an address/mask) refuses the request's peer, or a rule
+ * cannot be read. */
+int sb_http_acl_denies(const struct sb_http_request *req, const char *const *rules, size_t n_rules);
+/*! ast_crypt_validate(): non-zero when \a password matches the crypt(3) \a hash. */
+int sb_crypt_validate(const char *password, const char *hash);
+/*! Reads a configuration file through Asterisk's config API: \a cb runs once
+ * per category (name and value NULL), then once per variable of it; template
+ * categories are skipped. -1 when the file is missing or invalid. */
+int sb_config_load(const char *file, void (*cb)(void *ctx, const char *category,
+	const char *name, const char *value), void *ctx);
+/*! Calls asb_module_event() for each module Load, Unload and Reload. 0 on success. */
+int sb_watch_module_events(void);
+/*! Stops that; no callback runs once it returns. */
+void sb_unwatch_module_events(void);
+
+/*
  * Implemented in Rust (src/entry.rs). Every one catches panics.
  */
 int asb_load(void);
@@ -109,5 +177,10 @@ void asb_channel_gone(const char *channel_id);
 void asb_metrics(void *output);
 /*! CLI handlers: write their output with sb_cli_write(). \a what: 0 show, 1 stats. */
 void asb_cli(int fd, int what);
+/*! A request to the module's claim route: answers it with sb_http_reply(). */
+void asb_http_claim(const struct sb_http_request *req);
+/*! The loader loaded, unloaded or reloaded a module (\a type "Load",
+ * "Unload" or "Reload"; \a module as the loader names it, or "All"). */
+void asb_module_event(const char *type, const char *module);
 
 #endif /* ASB_SHIM_H */

@@ -8,9 +8,10 @@ use std::ptr;
 use std::time::{Duration, Instant};
 
 use crate::asterisk::channel::lossy;
+use crate::asterisk::http::HttpRequest;
 use crate::asterisk::{host, sys, Channel};
 use crate::module::{self, Entry, InFlight, ModuleState};
-use crate::{api, app, cli};
+use crate::{api, app, cli, route};
 
 /// Asterisk's module-load results.
 const LOAD_SUCCESS: c_int = 0;
@@ -80,13 +81,14 @@ pub extern "C" fn asb_load() -> c_int {
             return LOAD_DECLINE;
         }
         host::provide_api();
+        let claims = route::start();
         let metrics = if host::register_metrics() {
             "; metrics at res_prometheus' endpoint"
         } else {
             ""
         };
         notice!(
-            "app_stasis_broadcast {} loaded: StasisBroadcast() ready, claims through POST /ari/events/claim{metrics}",
+            "app_stasis_broadcast {} loaded: StasisBroadcast() ready, {claims}{metrics}",
             env!("CARGO_PKG_VERSION")
         );
         LOAD_SUCCESS
@@ -114,6 +116,7 @@ pub extern "C" fn asb_unload() -> c_int {
             return -1;
         }
         host::unprovide_api();
+        route::stop();
         host::unregister_metrics();
         host::unregister_cli();
         host::unregister_app();
@@ -126,8 +129,11 @@ pub extern "C" fn asb_unload() -> c_int {
 
 #[no_mangle]
 pub extern "C" fn asb_reload() -> c_int {
-    // No configuration to reload; the module's behaviour comes from its arguments.
-    0
+    // The application has no configuration; the claim route reads ari.conf again.
+    guard("reload", 0, || {
+        route::reload();
+        0
+    })
 }
 
 /// # Safety
@@ -259,5 +265,31 @@ pub unsafe extern "C" fn asb_channel_gone(channel_id: *const c_char) {
         // SAFETY: the caller's promise.
         let id = unsafe { arg(channel_id) }.unwrap_or_default();
         api::cleanup(st, &id);
+    })
+}
+
+/// # Safety
+/// `req` is the shim's request, valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn asb_http_claim(req: *const sys::sb_http_request) {
+    with_state("claim route", Entry::Api, (), (), |st| {
+        // SAFETY: the shim passes a valid request (or null, refused here).
+        let Some(raw) = (unsafe { req.as_ref() }) else {
+            return;
+        };
+        // SAFETY: every pointer in it is null or valid for this call.
+        let req = unsafe { HttpRequest::from_raw(raw) };
+        route::serve(st, &req);
+    })
+}
+
+/// # Safety
+/// Both arguments null or valid C strings.
+#[no_mangle]
+pub unsafe extern "C" fn asb_module_event(kind: *const c_char, module: *const c_char) {
+    with_state("module event", Entry::Api, (), (), |_| {
+        // SAFETY: the caller's promise.
+        let (kind, module) = unsafe { (arg(kind), arg(module)) };
+        route::on_module_event(&kind.unwrap_or_default(), &module.unwrap_or_default());
     })
 }

@@ -4,7 +4,8 @@
 //! - `core`: argument grammar, filters, the claim latch, the registry, stats.
 //!   No FFI; unit-tested with plain `cargo test`.
 //! - `asterisk`: safe RAII types over the few Asterisk APIs used (bindgen).
-//! - `app`, `api`, `cli`: the application, the optional API, the CLI text.
+//! - `app`, `api`, `cli`, `route`: the application, the optional API, the
+//!   CLI text, and the claim route served where Asterisk has none.
 //! - `entry`: the extern "C" functions the C shim (`src/shim/shim.c`) calls.
 //!
 //! Everything but `core` is left out of the unit-test build: the test binary
@@ -26,3 +27,5 @@ mod cli;
 mod entry;
 #[cfg(not(test))]
 mod module;
+#[cfg(not(test))]
+mod route;

@@ -98,3 +98,15 @@ pub unsafe fn metrics_append(output: *mut std::os::raw::c_void, text: &str) {
     // SAFETY: output is valid (caller's promise); text is a valid C string.
     unsafe { sys::sb_metrics_append(output, text.as_ptr()) };
 }
+
+/// Follows the loader's Load, Unload and Reload events (to `asb_module_event`).
+pub fn watch_module_events() -> bool {
+    // SAFETY: no arguments; the shim subscribes a static callback.
+    unsafe { sys::sb_watch_module_events() == 0 }
+}
+
+/// Stops that; no event callback runs once this returns.
+pub fn unwatch_module_events() {
+    // SAFETY: no arguments; a no-op when not subscribed.
+    unsafe { sys::sb_unwatch_module_events() };
+}

@@ -3,9 +3,11 @@
 #[macro_use]
 pub mod log;
 pub mod channel;
+pub mod config;
 pub mod eventfd;
 pub mod frame;
 pub mod host;
+pub mod http;
 pub mod json;
 pub mod stasis;
 pub(crate) mod sys;

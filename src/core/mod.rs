@@ -1,7 +1,9 @@
 //! The pure core: no FFI, unit-tested with plain `cargo test`.
 
 pub mod args;
+pub mod ari_conf;
 pub mod broadcast;
+pub mod claim_route;
 pub mod error;
 pub mod filter;
 pub mod registry;

@@ -443,6 +443,14 @@ static int reload_module(void)
 	return asb_reload();
 }
 
+/* Where the module serves the claim route itself, res_ari (when it loads at
+ * all) loads first, so that the route is there from the start. */
+#ifdef ASB_OWN_CLAIM_ROUTE
+#define OPTIONAL_MODULES "res_prometheus,res_ari"
+#else
+#define OPTIONAL_MODULES "res_prometheus"
+#endif
+
 AST_MODULE_INFO(ASTERISK_GPL_KEY, AST_MODFLAG_DEFAULT,
 	"StasisBroadcast: offer calls to many ARI applications, first claim wins",
 	.support_level = AST_MODULE_SUPPORT_EXTENDED,
@@ -450,5 +458,5 @@ AST_MODULE_INFO(ASTERISK_GPL_KEY, AST_MODFLAG_DEFAULT,
 	.unload = unload_module,
 	.reload = reload_module,
 	.requires = "res_stasis",
-	.optional_modules = "res_prometheus",
+	.optional_modules = OPTIONAL_MODULES,
 );

@@ -1,0 +1,155 @@
+//! The claim route's side of Asterisk's HTTP server: one borrowed request
+//! (what the shim read of it), its reply, and the route's registration.
+
+use std::ffi::CString;
+use std::os::raw::c_char;
+
+use super::channel::lossy;
+use super::log::c_string;
+use super::sys;
+use crate::core::claim_route::{BodyError, Method, Reply, Request};
+
+/// One request being served, with its strings copied out of the host's.
+///
+/// # Invariants
+/// `raw` is the shim's request, valid for as long as this value (the whole
+/// of `asb_http_claim`), and is answered at most once through it.
+pub struct HttpRequest<'a> {
+    raw: &'a sys::sb_http_request,
+    params: Vec<(String, String)>,
+    basic: Option<(String, String)>,
+    origin: Option<String>,
+    request_method: Option<String>,
+    request_headers: Option<String>,
+    body_channel_id: Option<Option<String>>,
+    body_application: Option<Option<String>>,
+}
+
+/// A C string as an owned string, `None` for null.
+///
+/// # Safety
+/// `p` is null or a valid NUL-terminated string.
+unsafe fn opt(p: *const c_char) -> Option<String> {
+    // SAFETY: the caller's promise.
+    (!p.is_null()).then(|| unsafe { lossy(p) })
+}
+
+impl<'a> HttpRequest<'a> {
+    /// # Safety
+    /// `raw` is the request the shim passed to `asb_http_claim`, with every
+    /// pointer in it null or valid for the call.
+    pub unsafe fn from_raw(raw: &'a sys::sb_http_request) -> HttpRequest<'a> {
+        let params = (0..raw.n_params)
+            .map(|i| {
+                // SAFETY: `params` holds 2 * n_params valid C strings (shim's promise).
+                unsafe {
+                    (
+                        lossy(*raw.params.add(2 * i)),
+                        lossy(*raw.params.add(2 * i + 1)),
+                    )
+                }
+            })
+            .collect();
+        // SAFETY (for each `opt` below): null or valid C strings (shim's promise).
+        let field = |has: i32, p| (has != 0).then(|| unsafe { opt(p) });
+        HttpRequest {
+            raw,
+            params,
+            // SAFETY: as above.
+            basic: unsafe { opt(raw.basic_user) }
+                // SAFETY: as above.
+                .map(|u| (u, unsafe { opt(raw.basic_password) }.unwrap_or_default())),
+            // SAFETY: as above.
+            origin: unsafe { opt(raw.origin) },
+            // SAFETY: as above.
+            request_method: unsafe { opt(raw.request_method) },
+            // SAFETY: as above.
+            request_headers: unsafe { opt(raw.request_headers) },
+            body_channel_id: field(raw.has_body_channel_id, raw.body_channel_id),
+            body_application: field(raw.has_body_application, raw.body_application),
+        }
+    }
+
+    /// The request as the pure route sees it.
+    pub fn view(&self) -> Request<'_> {
+        Request {
+            method: Some(match self.raw.method {
+                0 => Method::Get,
+                1 => Method::Post,
+                2 => Method::Head,
+                3 => Method::Put,
+                4 => Method::Delete,
+                5 => Method::Options,
+                _ => Method::Other,
+            }),
+            params: self
+                .params
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+            basic: self.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
+            origin: self.origin.as_deref(),
+            request_method: self.request_method.as_deref(),
+            request_headers: self.request_headers.as_deref(),
+            body_error: match self.raw.body_error as u32 {
+                sys::sb_body_error_SB_BODY_TOO_LARGE => Some(BodyError::TooLarge),
+                sys::sb_body_error_SB_BODY_UNPARSABLE => Some(BodyError::Unparsable),
+                sys::sb_body_error_SB_BODY_OUT_OF_MEMORY => Some(BodyError::OutOfMemory),
+                _ => None,
+            },
+            body_channel_id: self.body_channel_id.as_ref().map(|o| o.as_deref()),
+            body_application: self.body_application.as_ref().map(|o| o.as_deref()),
+            fully_booted: self.raw.fully_booted != 0,
+        }
+    }
+
+    /// Sends the reply; `pretty` is ari.conf's JSON format.
+    pub fn reply(&self, r: &Reply, pretty: bool) {
+        let reason = c_string(r.reason);
+        let headers = c_string(&r.headers);
+        let message = r.message.map(c_string);
+        // SAFETY: `raw` is valid (type invariant); the strings are valid C
+        // strings for the call, and the shim copies what it keeps.
+        unsafe {
+            sys::sb_http_reply(
+                self.raw,
+                i32::from(r.status),
+                reason.as_ptr(),
+                headers.as_ptr(),
+                message.as_ref().map_or(std::ptr::null(), |m| m.as_ptr()),
+                i32::from(pretty),
+            )
+        };
+    }
+
+    /// Whether the user's `permit`/`deny` lines refuse this request's peer.
+    pub fn acl_denies(&self, acl: &[(String, String)]) -> bool {
+        let strings: Vec<CString> = acl
+            .iter()
+            .flat_map(|(sense, value)| [c_string(sense), c_string(value)])
+            .collect();
+        let ptrs: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        // SAFETY: `raw` is valid (type invariant); `ptrs` holds 2 * len valid
+        // C strings, alive across the call.
+        unsafe { sys::sb_http_acl_denies(self.raw, ptrs.as_ptr(), acl.len()) != 0 }
+    }
+}
+
+/// `ast_crypt_validate`.
+pub fn crypt_matches(password: &str, hash: &str) -> bool {
+    let (password, hash) = (c_string(password), c_string(hash));
+    // SAFETY: two valid C strings.
+    unsafe { sys::sb_crypt_validate(password.as_ptr(), hash.as_ptr()) != 0 }
+}
+
+/// Links the route on Asterisk's HTTP server.
+pub fn link() -> bool {
+    // SAFETY: no arguments; the shim links a static URI handler.
+    unsafe { sys::sb_http_link() == 0 }
+}
+
+/// Unlinks it; Asterisk's HTTP server sends it nothing new once this returns.
+pub fn unlink() {
+    // SAFETY: no arguments; unlinking an unlinked handler is a no-op.
+    unsafe { sys::sb_http_unlink() };
+}

@@ -1,0 +1,241 @@
+//! The route's answers, request by request, as res_ari 22.10 gives them.
+
+use std::cell::RefCell;
+
+use super::*;
+use crate::core::ari_conf::{AriConf, AriUser, PasswordFormat};
+
+/// A host whose claims answer `code`, recording what was claimed.
+struct FakeHost {
+    code: i32,
+    acl_denies: bool,
+    claimed: RefCell<Vec<(String, String)>>,
+}
+
+impl FakeHost {
+    fn answering(code: i32) -> FakeHost {
+        FakeHost {
+            code,
+            acl_denies: false,
+            claimed: RefCell::default(),
+        }
+    }
+}
+
+impl Host for FakeHost {
+    fn crypt_matches(&self, password: &str, hash: &str) -> bool {
+        // Stands in for crypt(3): "hash-of-<password>".
+        hash.strip_prefix("hash-of-") == Some(password)
+    }
+    fn acl_denies(&self, _acl: &[(String, String)]) -> bool {
+        self.acl_denies
+    }
+    fn claim(&self, channel_id: &str, application: &str) -> i32 {
+        self.claimed
+            .borrow_mut()
+            .push((channel_id.into(), application.into()));
+        self.code
+    }
+}
+
+fn user(password: &str, format: PasswordFormat, read_only: bool) -> AriUser {
+    AriUser {
+        password: password.into(),
+        format,
+        read_only,
+        acl: Vec::new(),
+    }
+}
+
+fn conf() -> AriConf {
+    let mut c = AriConf {
+        allowed_origins: "http://ok.example".into(),
+        ..AriConf::default()
+    };
+    c.users
+        .insert("asb".into(), user("secret", PasswordFormat::Plain, false));
+    c.users
+        .insert("ro".into(), user("secret", PasswordFormat::Plain, true));
+    c.users.insert(
+        "cr".into(),
+        user("hash-of-pw", PasswordFormat::Crypt, false),
+    );
+    c
+}
+
+fn post<'a>(params: &[(&'a str, &'a str)]) -> Request<'a> {
+    Request {
+        method: Some(Method::Post),
+        params: params.to_vec(),
+        basic: Some(("asb", "secret")),
+        fully_booted: true,
+        ..Request::default()
+    }
+}
+
+#[test]
+fn a_claim_maps_the_three_answers() {
+    for (code, status, msg) in [
+        (0, 204, None),
+        (-1, 404, Some("Channel not found or not in broadcast state")),
+        (
+            -2,
+            409,
+            Some("Channel has already been claimed by another application"),
+        ),
+        (7, 500, Some("Failed to claim channel")),
+    ] {
+        let host = FakeHost::answering(code);
+        let r = handle(
+            &conf(),
+            &post(&[("channelId", "c1"), ("application", "a")]),
+            &host,
+        );
+        assert_eq!((r.status, r.message), (status, msg));
+        assert_eq!(host.claimed.borrow()[0], ("c1".into(), "a".into()));
+    }
+}
+
+#[test]
+fn missing_parameters_are_400_in_res_ari_order() {
+    let host = FakeHost::answering(0);
+    let r = handle(&conf(), &post(&[("application", "a")]), &host);
+    assert_eq!(r.status, 400);
+    assert_eq!(r.message, Some("channelId parameter is required"));
+    let r = handle(&conf(), &post(&[("channelId", ""), ("x", "y")]), &host);
+    assert_eq!(r.message, Some("channelId parameter is required"));
+    let r = handle(&conf(), &post(&[("channelId", "c")]), &host);
+    assert_eq!(r.message, Some("application parameter is required"));
+    assert!(host.claimed.borrow().is_empty());
+}
+
+#[test]
+fn the_last_parameter_wins_and_the_json_body_overrides() {
+    let host = FakeHost::answering(0);
+    let mut req = post(&[
+        ("channelId", "form"),
+        ("application", "a"),
+        ("channelId", "query"),
+    ]);
+    handle(&conf(), &req, &host);
+    assert_eq!(host.claimed.borrow()[0].0, "query");
+    req.body_channel_id = Some(Some("body"));
+    handle(&conf(), &req, &host);
+    assert_eq!(host.claimed.borrow()[1].0, "body");
+    // A field that is not a string overrides with nothing.
+    req.body_channel_id = Some(None);
+    assert_eq!(handle(&conf(), &req, &host).status, 400);
+}
+
+#[test]
+fn authentication_basic_then_api_key() {
+    let host = FakeHost::answering(0);
+    let mut req = post(&[("channelId", "c"), ("application", "a")]);
+    req.basic = None;
+    let r = handle(&conf(), &req, &host);
+    assert_eq!(
+        (r.status, r.message),
+        (401, Some("Authentication required"))
+    );
+    assert_eq!(
+        r.headers,
+        "WWW-Authenticate: Basic realm=\"Asterisk REST Interface\"\r\n"
+    );
+    req.params.push(("api_key", "asb:secret"));
+    assert_eq!(handle(&conf(), &req, &host).status, 204);
+    // Only the first api_key counts.
+    req.params.insert(0, ("api_key", "asb:wrong"));
+    assert_eq!(handle(&conf(), &req, &host).status, 401);
+    // Wrong Basic credentials do not fall back to a good api_key.
+    req.params.remove(0);
+    req.basic = Some(("asb", "wrong"));
+    assert_eq!(handle(&conf(), &req, &host).status, 401);
+    for bad in [("nobody", "secret"), ("asb", ""), ("", "secret")] {
+        req.basic = Some(bad);
+        assert_eq!(handle(&conf(), &req, &host).status, 401, "{bad:?}");
+    }
+}
+
+#[test]
+fn crypt_passwords_go_to_the_host() {
+    let host = FakeHost::answering(0);
+    let mut req = post(&[("channelId", "c"), ("application", "a")]);
+    req.basic = Some(("cr", "pw"));
+    assert_eq!(handle(&conf(), &req, &host).status, 204);
+    req.basic = Some(("cr", "hash-of-pw"));
+    assert_eq!(handle(&conf(), &req, &host).status, 401);
+}
+
+#[test]
+fn read_only_acl_and_boot() {
+    let host = FakeHost::answering(0);
+    let mut req = post(&[("channelId", "c"), ("application", "a")]);
+    req.basic = Some(("ro", "secret"));
+    let r = handle(&conf(), &req, &host);
+    assert_eq!((r.status, r.message), (403, Some("Write access denied")));
+    req.basic = Some(("asb", "secret"));
+    req.fully_booted = false;
+    assert_eq!(handle(&conf(), &req, &host).status, 503);
+    let mut c = conf();
+    c.users.get_mut("asb").unwrap().acl = vec![("deny".into(), "0.0.0.0/0".into())];
+    let host = FakeHost {
+        acl_denies: true,
+        ..FakeHost::answering(0)
+    };
+    let r = handle(&c, &req, &host);
+    assert_eq!((r.status, r.message), (403, Some("Access denied by ACL")));
+}
+
+#[test]
+fn other_methods_are_405_with_allow() {
+    let host = FakeHost::answering(0);
+    for m in [Method::Get, Method::Put, Method::Delete, Method::Head] {
+        let mut req = post(&[]);
+        req.method = Some(m);
+        let r = handle(&conf(), &req, &host);
+        assert_eq!((r.status, r.message), (405, Some("Invalid method")));
+        assert_eq!(r.headers, "Allow: OPTIONS,POST\r\n");
+    }
+}
+
+#[test]
+fn options_and_cors() {
+    let host = FakeHost::answering(0);
+    let mut req = post(&[]);
+    req.method = Some(Method::Options);
+    let r = handle(&conf(), &req, &host);
+    assert_eq!((r.status, r.message), (204, None));
+    assert_eq!(r.headers, "Allow: OPTIONS,POST\r\n");
+    req.origin = Some("http://ok.example");
+    req.request_method = Some("POST");
+    req.request_headers = Some("content-type");
+    let r = handle(&conf(), &req, &host);
+    assert_eq!(
+        r.headers,
+        "Access-Control-Allow-Origin: http://ok.example\r\n\
+         Access-Control-Allow-Credentials: true\r\n\
+         Allow: OPTIONS,POST\r\n\
+         Access-Control-Allow-Methods: OPTIONS,POST\r\n\
+         Access-Control-Allow-Headers: content-type\r\n"
+    );
+    req.origin = Some("http://evil.example");
+    assert_eq!(
+        handle(&conf(), &req, &host).headers,
+        "Allow: OPTIONS,POST\r\n"
+    );
+}
+
+#[test]
+fn body_errors_come_before_authentication() {
+    let host = FakeHost::answering(0);
+    let mut req = post(&[]);
+    req.basic = None;
+    req.body_error = Some(BodyError::Unparsable);
+    let r = handle(&conf(), &req, &host);
+    assert_eq!(
+        (r.status, r.message),
+        (400, Some("Error parsing request body"))
+    );
+    req.body_error = Some(BodyError::TooLarge);
+    assert_eq!(handle(&conf(), &req, &host).status, 413);
+}

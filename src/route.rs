@@ -1,0 +1,157 @@
+//! The module's own `POST /ari/events/claim`, on Asterisk releases whose
+//! res_ari has none (decided at build time: see build.rs).
+//!
+//! It lives and dies with ARI: linked on Asterisk's HTTP server while res_ari
+//! is loaded and `ari.conf` says `enabled = yes`, answering as ARI would
+//! (src/core/claim_route.rs) with the users of `ari.conf`, read again whenever
+//! res_ari is reloaded (or this module is), so that a change to `ari.conf`
+//! reaches both at the same moment. The loader's Load, Unload and Reload
+//! events say when; they are followed without taking the loader's lock, which
+//! a module unloading at the same time may hold.
+//!
+//! # Invariants
+//! - `ROUTE.linked` is true exactly while the URI handler is linked.
+//! - `ROUTE.conf` is the `ari.conf` of the last (re)load, shared with the
+//!   requests in progress (each holds its own `Arc`).
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::api;
+use crate::asterisk::http::{self, HttpRequest};
+use crate::asterisk::{config, host};
+use crate::core::ari_conf::AriConf;
+use crate::core::claim_route::{self, Host};
+use crate::module::ModuleState;
+
+/// Whether this build serves the route (the target Asterisk has none).
+pub const SERVED: bool = cfg!(asb_own_claim_route);
+
+struct Route {
+    conf: Arc<AriConf>,
+    ari_loaded: bool,
+    linked: bool,
+}
+
+static ROUTE: Mutex<Option<Route>> = Mutex::new(None);
+
+/// Starts serving (load); returns how claims reach the module, for the load
+/// notice.
+pub fn start() -> &'static str {
+    if !SERVED {
+        return "claims through Asterisk's own POST /ari/events/claim";
+    }
+    *ROUTE.lock() = Some(Route {
+        conf: Arc::default(),
+        ari_loaded: host::module_loaded("res_ari.so"),
+        linked: false,
+    });
+    if !host::watch_module_events() {
+        warning!(
+            "Cannot follow module reloads: a change to ari.conf reaches the claim route only on \
+             'module reload app_stasis_broadcast.so'"
+        );
+    }
+    refresh(None);
+    "this Asterisk has no claim route of its own, so the module serves POST /ari/events/claim \
+     (ARI's users and authentication, from ari.conf); claims sent as REST requests over the \
+     events WebSocket are not served"
+}
+
+/// Stops serving (unload): no request reaches the module once this returns,
+/// but requests already inside may still finish.
+pub fn stop() {
+    if !SERVED {
+        return;
+    }
+    host::unwatch_module_events();
+    if let Some(route) = ROUTE.lock().take() {
+        if route.linked {
+            http::unlink();
+        }
+    }
+}
+
+/// The module's own reload: reads `ari.conf` again.
+pub fn reload() {
+    if SERVED {
+        refresh(None);
+    }
+}
+
+/// The loader loaded, unloaded or reloaded `module` (or "All").
+pub fn on_module_event(kind: &str, module: &str) {
+    let name = module.strip_suffix(".so").unwrap_or(module);
+    match (kind, name) {
+        ("Load", "res_ari") => refresh(Some(true)),
+        ("Unload", "res_ari") => refresh(Some(false)),
+        ("Reload", "res_ari" | "All") => refresh(None),
+        _ => {}
+    }
+}
+
+/// Reads `ari.conf` and links or unlinks the route to match; `ari_loaded`
+/// is news of res_ari from the loader.
+fn refresh(ari_loaded: Option<bool>) {
+    let mut guard = ROUTE.lock();
+    let Some(route) = guard.as_mut() else {
+        return;
+    };
+    if let Some(loaded) = ari_loaded {
+        route.ari_loaded = loaded;
+    }
+    let conf = match config::load("ari.conf") {
+        Some(cats) => {
+            let (conf, warnings) = AriConf::from_categories(&cats);
+            for w in warnings {
+                warning!("{w}");
+            }
+            conf
+        }
+        None => {
+            warning!("ari.conf cannot be read: the claim route accepts no user until it can");
+            AriConf::default()
+        }
+    };
+    let want = route.ari_loaded && conf.enabled;
+    route.conf = Arc::new(conf);
+    if want && !route.linked {
+        route.linked = http::link();
+        if !route.linked {
+            error!("Cannot link POST /ari/events/claim on Asterisk's HTTP server: no claim can be made");
+        }
+    } else if !want && route.linked {
+        http::unlink();
+        route.linked = false;
+    }
+}
+
+/// Answers one request to the route.
+pub fn serve(st: &ModuleState, req: &HttpRequest<'_>) {
+    let conf = ROUTE
+        .lock()
+        .as_ref()
+        .map(|r| r.conf.clone())
+        .unwrap_or_default();
+    let reply = claim_route::handle(&conf, &req.view(), &Peer { st, req });
+    req.reply(&reply, conf.pretty);
+}
+
+/// The host side of one request.
+struct Peer<'a> {
+    st: &'a ModuleState,
+    req: &'a HttpRequest<'a>,
+}
+
+impl Host for Peer<'_> {
+    fn crypt_matches(&self, password: &str, hash: &str) -> bool {
+        http::crypt_matches(password, hash)
+    }
+    fn acl_denies(&self, acl: &[(String, String)]) -> bool {
+        self.req.acl_denies(acl)
+    }
+    fn claim(&self, channel_id: &str, application: &str) -> i32 {
+        api::claim(self.st, channel_id, application)
+    }
+}
