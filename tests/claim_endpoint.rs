@@ -377,3 +377,42 @@ fn disabled_ari_means_no_claim_route() {
                 == Some("application/json")
     });
 }
+
+#[test]
+fn api_docs_describe_the_claim_and_its_events_as_22_10_does() {
+    let _one = serial();
+    asterisk();
+    let served: Value = ureq::get(&format!("http://{}/ari/api-docs/events.json", http_host()))
+        .set(
+            "Authorization",
+            &format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASS}"))
+            ),
+        )
+        .call()
+        .expect("GET /ari/api-docs/events.json")
+        .into_json()
+        .expect("events.json is JSON");
+    let want: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("rest-api/stasis_broadcast.json")).unwrap(),
+    )
+    .unwrap();
+    let claim: Vec<&Value> = served["apis"]
+        .as_array()
+        .expect("apis")
+        .iter()
+        .filter(|a| a["path"] == "/events/claim")
+        .collect();
+    assert_eq!(claim, vec![&want["api"]]);
+    for model in ["CallBroadcast", "CallClaimed"] {
+        assert_eq!(served["models"][model], want["models"][model], "{model}");
+    }
+    let sub_types = served["models"]["Event"]["subTypes"].as_array().unwrap();
+    for name in ["CallBroadcast", "CallClaimed"] {
+        assert!(
+            sub_types.contains(&json!(name)),
+            "{name} in Event's subTypes"
+        );
+    }
+}

@@ -56,7 +56,15 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     // The build context: the script, the module, and a module built for another Asterisk.
     let ctx = std::env::temp_dir().join(format!("asb-install-{}", std::process::id()));
     std::fs::create_dir_all(&ctx).unwrap();
-    std::fs::copy(repo.join("scripts/install"), ctx.join("install")).unwrap();
+    // The repository's layout: scripts/install uses scripts/events-json and rest-api/.
+    for f in [
+        "scripts/install",
+        "scripts/events-json",
+        "rest-api/stasis_broadcast.json",
+    ] {
+        std::fs::create_dir_all(ctx.join(f).parent().unwrap()).unwrap();
+        std::fs::copy(repo.join(f), ctx.join(f)).unwrap();
+    }
     std::fs::copy(&module, ctx.join("app_stasis_broadcast.so")).unwrap();
     let mut foreign = std::fs::read(&module).unwrap();
     let sum = b"1fb7f5c06d7a2052e38d021b3d8ca151";
@@ -67,8 +75,10 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     std::fs::write(
         ctx.join("Dockerfile"),
         "FROM localhost/asb-asterisk:22.10\n\
-         COPY install app_stasis_broadcast.so foreign.so /opt/asb/\n\
-         RUN /opt/asb/install --module /opt/asb/app_stasis_broadcast.so\n",
+         COPY scripts /opt/asb/scripts/\n\
+         COPY rest-api /opt/asb/rest-api/\n\
+         COPY app_stasis_broadcast.so foreign.so /opt/asb/\n\
+         RUN /opt/asb/scripts/install --module /opt/asb/app_stasis_broadcast.so\n",
     )
     .unwrap();
     let (ok, out) = engine(&[
@@ -82,6 +92,8 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     std::fs::remove_dir_all(&ctx).ok();
     assert!(ok, "image build with scripts/install failed:\n{out}");
     assert!(out.contains("keeping the packaged"), "{out}");
+    // Asterisk 22.10's events.json has the claim operation already: left as it is.
+    assert!(out.contains("already has the claim operation"), "{out}");
     assert!(
         out.contains("adding 'noload => res_stasis_broadcast.so'"),
         "{out}"
@@ -125,13 +137,31 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
 
     // Installing again is harmless: the line is there, ours is not moved aside.
     let (ok, out) = exec(&[
-        "/opt/asb/install",
+        "/opt/asb/scripts/install",
         "--module",
         "/opt/asb/app_stasis_broadcast.so",
     ]);
     assert!(ok && out.contains("already has"), "{out}");
 
     // A module built for other build options is refused, with the reason.
-    let (ok, out) = exec(&["/opt/asb/install", "--module", "/opt/asb/foreign.so"]);
+    let (ok, out) = exec(&[
+        "/opt/asb/scripts/install",
+        "--module",
+        "/opt/asb/foreign.so",
+    ]);
     assert!(!ok && out.contains("other build options"), "{out}");
+
+    // --uninstall gives upstream's module back and drops the noload line.
+    let (ok, out) = exec(&["/opt/asb/scripts/install", "--uninstall"]);
+    assert!(ok, "{out}");
+    let (_, ls) = exec(&["ls", "/usr/lib/x86_64-linux-gnu/asterisk/modules/"]);
+    assert!(
+        !ls.contains("app_stasis_broadcast.so.upstream") && ls.contains("app_stasis_broadcast.so"),
+        "upstream's module back in place:\n{ls}"
+    );
+    let (_, conf) = exec(&["cat", "/etc/asterisk/modules.conf"]);
+    assert!(
+        !conf.contains("app_stasis_broadcast.so replaces it"),
+        "{conf}"
+    );
 }
