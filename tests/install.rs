@@ -58,6 +58,11 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     std::fs::create_dir_all(&ctx).unwrap();
     std::fs::copy(repo.join("scripts/install"), ctx.join("install")).unwrap();
     std::fs::copy(&module, ctx.join("app_stasis_broadcast.so")).unwrap();
+    std::fs::copy(
+        repo.join("doc/app_stasis_broadcast-en_US.xml"),
+        ctx.join("app_stasis_broadcast-en_US.xml"),
+    )
+    .unwrap();
     let mut foreign = std::fs::read(&module).unwrap();
     let sum = b"1fb7f5c06d7a2052e38d021b3d8ca151";
     if let Some(i) = foreign.windows(32).position(|w| w == sum) {
@@ -67,7 +72,7 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     std::fs::write(
         ctx.join("Dockerfile"),
         "FROM localhost/asb-asterisk:22.10\n\
-         COPY install app_stasis_broadcast.so foreign.so /opt/asb/\n\
+         COPY install app_stasis_broadcast.so app_stasis_broadcast-en_US.xml foreign.so /opt/asb/\n\
          RUN /opt/asb/install --module /opt/asb/app_stasis_broadcast.so\n",
     )
     .unwrap();
@@ -84,6 +89,12 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     assert!(out.contains("keeping the packaged"), "{out}");
     assert!(
         out.contains("adding 'noload => res_stasis_broadcast.so'"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "installed /usr/share/asterisk/documentation/thirdparty/app_stasis_broadcast-en_US.xml"
+        ),
         "{out}"
     );
 
@@ -117,6 +128,10 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
         app.contains("first to claim"),
         "ours is the one registered:\n{app}"
     );
+    assert!(
+        app.contains("StasisBroadcast([timeout][,app_filter[,args[,notify_claimed]]])"),
+        "our XML documentation is shown:\n{app}"
+    );
     let (_, ls) = exec(&["ls", "/usr/lib/x86_64-linux-gnu/asterisk/modules/"]);
     assert!(
         ls.contains("app_stasis_broadcast.so.upstream"),
@@ -134,4 +149,29 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     // A module built for other build options is refused, with the reason.
     let (ok, out) = exec(&["/opt/asb/install", "--module", "/opt/asb/foreign.so"]);
     assert!(!ok && out.contains("other build options"), "{out}");
+}
+
+/// On a machine without that Asterisk, the script names what is missing and how to point at the
+/// right one (it used to blame a missing astmoddir in a file that does not exist).
+#[test]
+fn install_without_asterisk_names_the_missing_file() {
+    let conf = std::env::temp_dir().join(format!(
+        "asb-no-asterisk-{}/asterisk.conf",
+        std::process::id()
+    ));
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install"))
+        .args(["--asterisk-conf", conf.to_str().unwrap(), "--dry-run"])
+        .output()
+        .expect("run scripts/install");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("{}: no such file", conf.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("--asterisk-conf") && err.contains("--moddir"),
+        "{err}"
+    );
+    assert!(!err.contains("has no astmoddir"), "{err}");
 }
