@@ -105,6 +105,8 @@ fn core_show_application_fills_every_section_from_the_xml() {
         "Stasis(winner,args...)",
         "res_stasis_broadcast",
         "stasis broadcast show",
+        "differs from Asterisk's own implementation",
+        "offers the call to nobody instead of to every application",
         "${STASISSTATUS}",
         "SUCCESS: The call was claimed",
         "FAILED: The call was claimed but Stasis could not run",
