@@ -61,6 +61,7 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
         "scripts/install",
         "scripts/events-json",
         "rest-api/stasis_broadcast.json",
+        "doc/app_stasis_broadcast-en_US.xml",
     ] {
         std::fs::create_dir_all(ctx.join(f).parent().unwrap()).unwrap();
         std::fs::copy(repo.join(f), ctx.join(f)).unwrap();
@@ -77,12 +78,15 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
         "FROM localhost/asb-asterisk:22.10\n\
          COPY scripts /opt/asb/scripts/\n\
          COPY rest-api /opt/asb/rest-api/\n\
+         COPY doc /opt/asb/doc/\n\
          COPY app_stasis_broadcast.so foreign.so /opt/asb/\n\
          RUN /opt/asb/scripts/install --module /opt/asb/app_stasis_broadcast.so\n",
     )
     .unwrap();
     let (ok, out) = engine(&[
         "build",
+        // The script's output is asserted on: a cached RUN step would print none.
+        "--no-cache",
         "--network",
         "host",
         "-t",
@@ -96,6 +100,12 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     assert!(out.contains("already has the claim operation"), "{out}");
     assert!(
         out.contains("adding 'noload => res_stasis_broadcast.so'"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "installed /usr/share/asterisk/documentation/thirdparty/app_stasis_broadcast-en_US.xml"
+        ),
         "{out}"
     );
 
@@ -128,6 +138,10 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     assert!(
         app.contains("first to claim"),
         "ours is the one registered:\n{app}"
+    );
+    assert!(
+        app.contains("StasisBroadcast([timeout][,app_filter[,args[,notify_claimed]]])"),
+        "our XML documentation is shown:\n{app}"
     );
     let (_, ls) = exec(&["ls", "/usr/lib/x86_64-linux-gnu/asterisk/modules/"]);
     assert!(
@@ -164,4 +178,34 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
         !conf.contains("app_stasis_broadcast.so replaces it"),
         "{conf}"
     );
+    let (_, docs) = exec(&["ls", "/usr/share/asterisk/documentation/thirdparty/"]);
+    assert!(
+        !docs.contains("app_stasis_broadcast"),
+        "XML removed:\n{docs}"
+    );
+}
+
+/// On a machine without that Asterisk, the script names what is missing and how to point at the
+/// right one (it used to blame a missing astmoddir in a file that does not exist).
+#[test]
+fn install_without_asterisk_names_the_missing_file() {
+    let conf = std::env::temp_dir().join(format!(
+        "asb-no-asterisk-{}/asterisk.conf",
+        std::process::id()
+    ));
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install"))
+        .args(["--asterisk-conf", conf.to_str().unwrap(), "--dry-run"])
+        .output()
+        .expect("run scripts/install");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("{}: no such file", conf.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("--asterisk-conf") && err.contains("--moddir"),
+        "{err}"
+    );
+    assert!(!err.contains("has no astmoddir"), "{err}");
 }

@@ -31,6 +31,7 @@
 #include "asterisk/strings.h"
 #include "asterisk/time.h"
 #include "asterisk/utils.h"
+#include "asterisk/xmldoc.h"
 
 #include "asb_shim.h"
 
@@ -107,8 +108,32 @@ static int exec_trampoline(struct ast_channel *chan, const char *data)
 	return asb_exec(chan, data);
 }
 
+/*
+ * Asterisk takes an application's documentation from its XML documentation only when both strings
+ * passed at registration are empty, and then whatever it finds under the application's name wins:
+ * Asterisk 22.7+ ships core-en_US.xml with its own StasisBroadcast, which describes upstream's
+ * behaviour, not ours. So the XML is used only when the synopsis it holds for StasisBroadcast is
+ * ours, i.e. doc/app_stasis_broadcast-en_US.xml was installed before Asterisk read its
+ * documentation; otherwise the built-in strings are registered.
+ */
+static int xml_docs_are_ours(void)
+{
+#ifdef AST_XML_DOCS
+	char *found = ast_xmldoc_build_synopsis("application", app_name, AST_MODULE);
+	int ours = found && !strcmp(ast_strip(found), app_synopsis);
+
+	ast_free(found);
+	return ours;
+#else
+	return 0;
+#endif
+}
+
 int sb_register_app(void)
 {
+	if (xml_docs_are_ours()) {
+		return ast_register_application_xml(app_name, exec_trampoline);
+	}
 	return ast_register_application(app_name, exec_trampoline, app_synopsis, app_description);
 }
 
