@@ -7,8 +7,11 @@
 //!   once the channel left Stasis, hung up, or is broadcast again to others.
 //! - Tombstones are bounded in number (`MAX_TOMBSTONES`) and expire.
 //! - Locks are held only for map operations, never while talking to Asterisk.
+//! - Between `close_waiting` (unload) and `reopen`, no broadcast opens: none
+//!   can start after unload ended the waiting ones and then wait unwoken.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -83,7 +86,15 @@ pub struct Registry<W> {
     live: Mutex<HashMap<String, Arc<Broadcast<W>>>>,
     tombstones: Mutex<Tombstones>,
     sets: Mutex<Vec<Weak<Offered>>>,
+    /// Set (under the live map's lock) while unload ends the waiting broadcasts.
+    stopped: AtomicBool,
+    /// Test hook: runs in the middle of `close`, between its critical sections.
+    #[cfg(test)]
+    mid_close: Mutex<Option<MidClose<W>>>,
 }
+
+#[cfg(test)]
+type MidClose<W> = Box<dyn Fn(&Registry<W>) + Send + Sync>;
 
 impl<W: Wake> Default for Registry<W> {
     fn default() -> Self {
@@ -91,6 +102,9 @@ impl<W: Wake> Default for Registry<W> {
             live: Mutex::new(HashMap::new()),
             tombstones: Mutex::new(Tombstones::default()),
             sets: Mutex::new(Vec::new()),
+            stopped: AtomicBool::new(false),
+            #[cfg(test)]
+            mid_close: Mutex::new(None),
         }
     }
 }
@@ -116,9 +130,12 @@ impl<W: Wake> Registry<W> {
         set
     }
 
-    /// Makes `bc` the live broadcast of its channel.
+    /// Makes `bc` the live broadcast of its channel (refused while unloading).
     pub fn open(&self, bc: Broadcast<W>) -> Result<Arc<Broadcast<W>>, Error> {
         let mut live = self.live.lock();
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(Error::Unloading);
+        }
         let id = bc.spec.channel_id.clone();
         if live.contains_key(&id) {
             return Err(Error::AlreadyBroadcasting(id));
@@ -157,10 +174,24 @@ impl<W: Wake> Registry<W> {
     }
 
     /// Ends a broadcast: it leaves the live map (if it is still the live one of
-    /// its channel) and, if won, leaves a tombstone.
+    /// its channel) and, if won, leaves a tombstone; its waiter is woken, as
+    /// the closing thread is often not the waiting one (the optional API's
+    /// cleanup, the channel's destruction, unload).
     pub fn close(&self, bc: &Arc<Broadcast<W>>, now: Instant) {
         // An unclaimed broadcast is decided here, so no claim can win it later.
         let won = bc.close_unclaimed().is_some();
+        // The tombstone goes in before the live entry goes out: a loser's claim
+        // between the two finds one or the other (409), never neither (404).
+        if won {
+            let expires = now + bc.spec.timeout + TOMBSTONE_GRACE;
+            self.tombstones
+                .lock()
+                .insert(&bc.spec.channel_id, bc.offered().clone(), expires, now);
+        }
+        #[cfg(test)]
+        if let Some(hook) = self.mid_close.lock().as_ref() {
+            hook(self);
+        }
         {
             let mut live = self.live.lock();
             if live
@@ -170,12 +201,7 @@ impl<W: Wake> Registry<W> {
                 live.remove(&bc.spec.channel_id);
             }
         }
-        if won {
-            let expires = now + bc.spec.timeout + TOMBSTONE_GRACE;
-            self.tombstones
-                .lock()
-                .insert(&bc.spec.channel_id, bc.offered().clone(), expires, now);
-        }
+        bc.waker().wake();
     }
 
     /// Ends the live broadcast of a channel, if there is one.
@@ -203,19 +229,29 @@ impl<W: Wake> Registry<W> {
     }
 
     /// Ends every broadcast still waiting for a claim and wakes its waiter
-    /// (module unload); returns how many there were. Won broadcasts stay: their
-    /// winner's Stasis session goes on, and they close when it ends.
+    /// (module unload); returns how many there were. From now on no broadcast
+    /// opens (until `reopen`), so none can start behind this sweep. Won
+    /// broadcasts stay: their winner's Stasis session goes on, and they close
+    /// when it ends.
     pub fn close_waiting(&self, now: Instant) -> usize {
-        let waiting: Vec<_> = self
-            .live()
+        let waiting: Vec<_> = {
+            let live = self.live.lock();
+            self.stopped.store(true, Ordering::SeqCst);
+            live.values().cloned().collect()
+        };
+        let waiting: Vec<_> = waiting
             .into_iter()
             .filter(|bc| bc.close_unclaimed().is_none())
             .collect();
         for bc in &waiting {
             self.close(bc, now);
-            bc.waker().wake();
         }
         waiting.len()
+    }
+
+    /// Lets broadcasts open again (an unload that was refused).
+    pub fn reopen(&self) {
+        self.stopped.store(false, Ordering::SeqCst);
     }
 }
 
@@ -358,6 +394,41 @@ mod tests {
         assert_eq!(r.claim("c0", "a", t0).0, ClaimOutcome::NotFound);
     }
 
+    /// A loser's claim that lands while the winner's broadcast is being closed
+    /// (between taking it out of the live map and leaving its tombstone) is
+    /// still a 409, never a 404.
+    #[test]
+    fn a_loser_claiming_mid_close_gets_409() {
+        let r = Registry::default();
+        let t0 = Instant::now();
+        let bc = open(&r, "c", &["a", "b"], t0);
+        assert_eq!(r.claim("c", "a", t0).0, ClaimOutcome::Won);
+        let seen = Arc::new(Mutex::new(None));
+        let s = seen.clone();
+        *r.mid_close.lock() = Some(Box::new(move |r: &Registry<CountingWaker>| {
+            *s.lock() = Some(r.claim("c", "b", t0).0);
+        }));
+        r.close(&bc, t0);
+        assert_eq!(*seen.lock(), Some(ClaimOutcome::Conflict));
+        assert_eq!(r.claim("c", "b", t0).0, ClaimOutcome::Conflict);
+    }
+
+    /// Closing a broadcast from another thread (the optional API's cleanup,
+    /// the channel's destruction) wakes its waiter at once.
+    #[test]
+    fn closing_from_outside_wakes_the_waiter() {
+        let r = Registry::default();
+        let t0 = Instant::now();
+        let a = open(&r, "a", &["x"], t0);
+        r.close_channel("a", t0);
+        assert_eq!(a.state(), State::Closed);
+        assert_eq!(a.waker().0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let b = open(&r, "b", &["x"], t0);
+        assert_eq!(b.claim("x"), ClaimOutcome::Won);
+        r.close(&b, t0);
+        assert!(b.waker().0.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    }
+
     #[test]
     fn close_waiting_ends_the_waiting_and_keeps_the_won() {
         let r = Registry::default();
@@ -372,5 +443,26 @@ mod tests {
         assert_eq!(r.live_count(), 1);
         assert!(r.get("c").is_some());
         assert_eq!(r.claim("a", "x", t0).0, ClaimOutcome::NotFound);
+    }
+
+    /// A broadcast that would open after unload ended the waiting ones is
+    /// refused (it would wait unwoken in a module being unloaded); a refused
+    /// unload lets them open again.
+    #[test]
+    fn nothing_opens_between_close_waiting_and_reopen() {
+        let r = Registry::<CountingWaker>::default();
+        let t0 = Instant::now();
+        r.close_waiting(t0);
+        let late = r.open(Broadcast::new(
+            spec("late"),
+            Offered::new(["x"]),
+            CountingWaker::default(),
+            t0,
+        ));
+        assert!(matches!(late, Err(Error::Unloading)));
+        assert_eq!(r.live_count(), 0);
+        r.reopen();
+        open(&r, "late", &["x"], t0);
+        assert_eq!(r.live_count(), 1);
     }
 }
