@@ -7,5 +7,6 @@ pub mod filter;
 pub mod registry;
 pub mod shuffle;
 pub mod stats;
+pub mod wait;
 
 pub use error::Error;
