@@ -98,3 +98,15 @@ pub unsafe fn metrics_append(output: *mut std::os::raw::c_void, text: &str) {
     // SAFETY: output is valid (caller's promise); text is a valid C string.
     unsafe { sys::sb_metrics_append(output, text.as_ptr()) };
 }
+
+/// Keeps the module's code mapped for the rest of the process, whatever
+/// unload does: a thread that read one of its function pointers (the
+/// application's, the optional API's, a datastore's destroy callback) just
+/// before the unregistration can still run it safely. Asterisk supports a
+/// module that stays resident: a later load starts it again.
+pub fn pin_module() {
+    // SAFETY: no arguments; the shim pins its own shared object once.
+    if unsafe { sys::sb_pin_module() } != 0 {
+        warning!("could not keep the module mapped after unload; unload it only when idle");
+    }
+}
