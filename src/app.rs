@@ -97,6 +97,18 @@ pub fn exec(st: &ModuleState, chan: &Channel<'_>, data: &str) -> i32 {
     }
 }
 
+/// `StasisBroadcast()` while the module is not running (unloaded, or being
+/// unloaded): the application stays registered, and the call is offered to
+/// nobody, as upstream's application does without its resource module.
+pub fn exec_unloaded(chan: &Channel<'_>) -> i32 {
+    chan.set_var(STATUS_VAR, "FAILED");
+    error!(
+        "Channel {}: app_stasis_broadcast is not loaded; the call was offered to no application",
+        chan.name()
+    );
+    0
+}
+
 /// Closes the broadcast when dropped, on every path.
 struct CloseOnDrop<'a> {
     st: &'a ModuleState,

@@ -59,24 +59,34 @@ unsafe fn arg(p: *const c_char) -> Option<String> {
     (!p.is_null()).then(|| unsafe { lossy(p) })
 }
 
-/// Every way into the module, registered with Asterisk: at load, and again
-/// when an unload is refused after `stop_entries`. Returns whether metrics are
-/// exported (res_prometheus is optional).
+/// Every way into the module, open: at load, and again when an unload is
+/// refused after `stop_entries`. Returns whether metrics are exported
+/// (res_prometheus is optional).
 fn start_entries() -> Result<bool, crate::core::Error> {
     host::register_app()?;
     host::provide_api();
     host::register_cli()?;
-    Ok(host::register_metrics())
+    let metrics = host::register_metrics();
+    module::set_accepting(true);
+    Ok(metrics)
 }
 
-/// Stops every new entry into the module: the application first (a call can
-/// no longer start it), then the optional API, the CLI and the metrics (each
-/// unregistration waits for a command or scrape in progress). Afterwards a
-/// thread can only come in through a pointer it read before; the drains count
-/// those that got in, and the module stays mapped for those that did not yet
-/// (`host::pin_module`).
+/// Stops every new entry into the module: the application first (a call that
+/// starts it from now on is offered to nobody), then the optional API, the
+/// CLI and the metrics (each unregistration waits for a command or scrape in
+/// progress). A new kind of entry is withdrawn here too.
+///
+/// The application itself stays registered: Asterisk's PBX uses an
+/// application's record after releasing the lock that `ast_unregister_application`
+/// takes before freeing it, so unregistering it while calls start it can make
+/// a PBX thread jump through freed memory. The module's code stays mapped
+/// (`host::pin_module`), so the registration stays valid; while the module is
+/// not running it answers `STASISSTATUS=FAILED`, as upstream's application
+/// does without its resource module. A thread that read one of the other
+/// entries' function pointers just before its withdrawal is counted by the
+/// drains once it is in, and finds the module unloaded if it comes later.
 fn stop_entries() {
-    host::unregister_app();
+    module::set_accepting(false);
     host::unprovide_api();
     host::unregister_cli();
     host::unregister_metrics();
@@ -94,7 +104,8 @@ pub extern "C" fn asb_load() -> c_int {
             );
             return LOAD_SUCCESS;
         }
-        if host::module_loaded("res_stasis_broadcast.so") || host::app_registered("StasisBroadcast")
+        if host::module_loaded("res_stasis_broadcast.so")
+            || (host::app_registered("StasisBroadcast") && !host::app_is_ours())
         {
             error!(
                 "res_stasis_broadcast.so (Asterisk's own StasisBroadcast) is loaded or StasisBroadcast is already \
@@ -109,6 +120,8 @@ pub extern "C" fn asb_load() -> c_int {
             Err(e) => {
                 error!("{e}; declining to load");
                 stop_entries();
+                // Nothing can have started it yet: the only safe moment to unregister it.
+                host::unregister_app();
                 module::uninstall();
                 return LOAD_DECLINE;
             }
@@ -175,14 +188,22 @@ pub extern "C" fn asb_reload() -> c_int {
 /// thread for the duration) and a NUL-terminated argument string or null.
 #[no_mangle]
 pub unsafe extern "C" fn asb_exec(chan: *mut sys::ast_channel, data: *const c_char) -> c_int {
-    with_state("StasisBroadcast", Entry::Exec, -1, 0, |st| {
+    // Counted before the gate is read, so that unload either sees this thread
+    // in its drain or this thread sees the gate closed.
+    let _in = InFlight::enter(Entry::Exec);
+    guard("StasisBroadcast", 0, || {
         // SAFETY: the PBX hands us a valid channel for the call's duration.
         let Some(chan) = (unsafe { Channel::from_raw(chan) }) else {
             return -1;
         };
-        // SAFETY: null or a valid C string (Asterisk's promise).
-        let data = unsafe { arg(data) }.unwrap_or_default();
-        app::exec(st, &chan, &data)
+        match module::state().filter(|_| module::accepting()) {
+            Some(st) => {
+                // SAFETY: null or a valid C string (Asterisk's promise).
+                let data = unsafe { arg(data) }.unwrap_or_default();
+                app::exec(&st, &chan, &data)
+            }
+            None => app::exec_unloaded(&chan),
+        }
     })
 }
 

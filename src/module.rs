@@ -6,7 +6,7 @@
 //! - Every entry point that uses the state holds an `InFlight` guard, so that
 //!   unload can wait until no thread is left inside the module's code.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,20 @@ pub fn install() -> Arc<ModuleState> {
 /// Removes the state (unload); threads that still hold it keep it alive.
 pub fn uninstall() -> Option<Arc<ModuleState>> {
     STATE.write().take()
+}
+
+/// Whether the application takes calls: from a load's last step to the first
+/// step of an unload (the application stays registered in between).
+static ACCEPTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether `StasisBroadcast()` may start a broadcast now.
+pub fn accepting() -> bool {
+    ACCEPTING.load(Ordering::SeqCst)
+}
+
+/// Opens or closes the application's gate.
+pub fn set_accepting(on: bool) {
+    ACCEPTING.store(on, Ordering::SeqCst);
 }
 
 /// Declares `Entry` and `Entry::ALL` from one list, so that a new kind of

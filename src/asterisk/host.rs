@@ -1,6 +1,8 @@
 //! The module's registrations with Asterisk: the application, the optional
 //! API, the CLI, and the questions asked before loading.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::log::c_string;
 use super::sys;
 use crate::core::Error;
@@ -19,21 +21,39 @@ pub fn app_registered(name: &str) -> bool {
     unsafe { sys::sb_app_registered(name.as_ptr()) != 0 }
 }
 
-/// Registers `StasisBroadcast`.
+/// Whether this process registered `StasisBroadcast` (it stays registered
+/// across unloads: see `entry::stop_entries`).
+static APP_REGISTERED: AtomicBool = AtomicBool::new(false);
+
+/// Registers `StasisBroadcast`, unless it is registered already (by us).
 pub fn register_app() -> Result<(), Error> {
+    if APP_REGISTERED.load(Ordering::SeqCst) {
+        return Ok(());
+    }
     // SAFETY: no arguments; the shim registers a static trampoline.
     match unsafe { sys::sb_register_app() } {
-        0 => Ok(()),
+        0 => {
+            APP_REGISTERED.store(true, Ordering::SeqCst);
+            Ok(())
+        }
         _ => Err(Error::Host(
             "could not register application StasisBroadcast".into(),
         )),
     }
 }
 
-/// Unregisters `StasisBroadcast`.
+/// Whether the registered `StasisBroadcast` is this module's.
+pub fn app_is_ours() -> bool {
+    APP_REGISTERED.load(Ordering::SeqCst)
+}
+
+/// Unregisters `StasisBroadcast`: only when no call can have started it yet
+/// (a load that fails half-way).
 pub fn unregister_app() {
-    // SAFETY: no arguments.
-    unsafe { sys::sb_unregister_app() };
+    if APP_REGISTERED.swap(false, Ordering::SeqCst) {
+        // SAFETY: no arguments.
+        unsafe { sys::sb_unregister_app() };
+    }
 }
 
 /// Becomes the implementation of the optional API (res_ari_events' claim endpoint).
