@@ -2,9 +2,13 @@
 //! wait for threads still inside the module.
 //!
 //! # Invariants
-//! - `STATE` is `Some` exactly between a successful load and unload.
-//! - Every entry point that uses the state holds an `InFlight` guard, so that
-//!   unload can wait until no thread is left inside the module's code.
+//! - `STATE` is `Some` exactly between a successful load and unload (or a
+//!   refused unload that Asterisk carried out anyway: the next load resumes it).
+//! - `ACCEPTING` is true only while `STATE` is `Some` and the entries are open:
+//!   the application, which stays registered, starts no broadcast otherwise.
+//! - Every entry point holds an `InFlight` guard of its kind (`Entry`) while
+//!   it runs, so that unload can wait until no thread is left inside; a kind
+//!   declared in `entries!` is counted and drained without further edits.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
