@@ -424,6 +424,13 @@ int sb_frame_is_hangup(const struct ast_frame *frame)
 	return frame->frametype == AST_FRAME_CONTROL && frame->subclass.integer == AST_CONTROL_HANGUP;
 }
 
+struct ast_frame *sb_frame_hangup(void)
+{
+	struct ast_frame f = { AST_FRAME_CONTROL, .subclass.integer = AST_CONTROL_HANGUP };
+
+	return ast_frdup(&f);
+}
+
 char *sb_strdup(const char *s)
 {
 	return ast_strdup(s);
