@@ -48,11 +48,7 @@ pub fn exec(st: &ModuleState, chan: &Channel<'_>, data: &str) -> i32 {
     );
 
     #[cfg(feature = "fault-injection")]
-    fault::DRIVER_HANGUP.set(
-        args.stasis_args
-            .iter()
-            .any(|a| a == fault::DRIVER_HANGUP_ARG),
-    );
+    crate::fault::arm(&args.stasis_args);
     let Some(bc) = start(st, chan, &args, true) else {
         chan.set_var(STATUS_VAR, "FAILED");
         return 0;
@@ -60,6 +56,8 @@ pub fn exec(st: &ModuleState, chan: &Channel<'_>, data: &str) -> i32 {
     // Whatever happens from here on, the broadcast leaves the live map.
     let live = CloseOnDrop { st, bc: &bc };
     let end = wait(chan, &bc, Duration::from_millis(args.timeout_ms.into()));
+    #[cfg(feature = "fault-injection")]
+    crate::fault::exit_pause();
 
     // Decides an undecided broadcast: no claim can win it after this.
     let Some(winner) = bc.close_unclaimed().map(str::to_owned) else {
@@ -240,7 +238,7 @@ pub fn wait(chan: &Channel<'_>, bc: &Live, timeout: Duration) -> WaitEnd {
                     break WaitEnd::Hangup;
                 };
                 #[cfg(feature = "fault-injection")]
-                let f = fault::driver_hangup(f);
+                let f = crate::fault::driver_hangup(f);
                 let kind = if f.is_hangup() {
                     FrameKind::Hangup
                 } else if f.is_deferrable() {
@@ -268,33 +266,6 @@ pub fn wait(chan: &Channel<'_>, bc: &Live, timeout: Duration) -> WaitEnd {
         }
     }
     end
-}
-
-/// Test builds only (`--features fault-injection`, tests/faults.rs): a call
-/// whose arguments include `fault-driver-hangup` has the first frame it reads
-/// while waiting replaced by a hangup frame, as a channel driver returns one
-/// (no driver in the test bed does; they all queue theirs).
-#[cfg(feature = "fault-injection")]
-mod fault {
-    use std::cell::Cell;
-
-    use crate::asterisk::frame::Frame;
-
-    pub const DRIVER_HANGUP_ARG: &str = "fault-driver-hangup";
-
-    thread_local! {
-        /// Set by `exec` on the waiting PBX thread, used up by the first read.
-        pub static DRIVER_HANGUP: Cell<bool> = const { Cell::new(false) };
-    }
-
-    /// `f`, or a driver's hangup frame in its place when one is due.
-    pub fn driver_hangup(f: Frame) -> Frame {
-        if DRIVER_HANGUP.replace(false) {
-            Frame::hangup().unwrap_or(f)
-        } else {
-            f
-        }
-    }
 }
 
 /// Sends CallClaimed to the registered applications the filter matches.

@@ -152,6 +152,8 @@ pub extern "C" fn asb_unload() -> c_int {
             return 0;
         };
         stop_entries();
+        #[cfg(feature = "fault-injection")]
+        crate::fault::unload_pause();
         // Give every waiting call back to its dialplan; none opens after this.
         let n = st.registry.close_waiting(Instant::now());
         if n > 0 {

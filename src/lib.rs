@@ -24,5 +24,7 @@ mod app;
 mod cli;
 #[cfg(not(test))]
 mod entry;
+#[cfg(all(not(test), feature = "fault-injection"))]
+mod fault;
 #[cfg(not(test))]
 mod module;
