@@ -136,6 +136,26 @@ fn an_unload_is_refused_while_a_claim_stays_inside() {
     works_end_to_end();
 }
 
+/// A hard unload (`-h`) is carried out by Asterisk even when the module
+/// refuses it. With a claim inside the optional API, the module refuses, keeps
+/// its code mapped and its entries in place, and the next load takes it up
+/// again: Asterisk lives on, and broadcasts work.
+fn a_refused_hard_unload_leaves_a_module_that_loads_again() {
+    arm("fault-slow-claim");
+    let log = Log::mark();
+    let claiming = thread::spawn(|| claim("no-such-channel", "nobody-at-all"));
+    log.wait_line(&["fault injection: claim pausing"]);
+    cli("module unload -h app_stasis_broadcast.so");
+    log.wait_line(&["Cannot unload", "optional API"]);
+    assert!(!running(), "Asterisk carries out a hard unload");
+    assert_eq!(claiming.join().expect("claim thread"), 404);
+    assert_eq!(ari("GET", "/asterisk/info", &[], None).status, 200);
+    cli("module load app_stasis_broadcast.so");
+    log.wait_line(&["NOTICE", "app_stasis_broadcast", "loaded again"]);
+    assert!(running());
+    works_end_to_end();
+}
+
 /// Every scenario above, one after the other on the fault-injection build.
 #[test]
 fn faults_injected_by_a_test_build() {
@@ -145,4 +165,5 @@ fn faults_injected_by_a_test_build() {
     a_hangup_frame_from_the_driver_ends_the_dialplan();
     a_call_starting_during_an_unload_is_not_left_inside();
     an_unload_is_refused_while_a_claim_stays_inside();
+    a_refused_hard_unload_leaves_a_module_that_loads_again();
 }
