@@ -88,6 +88,14 @@ void sb_frame_free(struct ast_frame *frame);
 struct ast_frame *sb_frame_dup(const struct ast_frame *frame);
 /*! 1 when the frame is a hangup control frame. */
 int sb_frame_is_hangup(const struct ast_frame *frame);
+/*! A new hangup control frame, as a channel driver's read returns one (fault
+ * injection in test builds). NULL on allocation failure. */
+struct ast_frame *sb_frame_hangup(void);
+
+/*! Keeps this module's shared object mapped until the process exits, so that
+ * no thread can run unmapped code after an unload (a later load starts the
+ * resident module again). Idempotent. 0 on success. */
+int sb_pin_module(void);
 
 /*! A copy of \a s in Asterisk's allocator (for callers that ast_free() it). */
 char *sb_strdup(const char *s);

@@ -47,6 +47,8 @@ pub fn broadcast_channel(
 
 /// `stasis_app_claim_channel`: 0 won, -1 not found / not offered, -2 already claimed.
 pub fn claim(st: &ModuleState, channel_id: &str, app_name: &str) -> i32 {
+    #[cfg(feature = "fault-injection")]
+    crate::fault::claim_pause();
     if channel_id.is_empty() || app_name.is_empty() {
         Stats::bump(&st.stats.claims_not_found);
         return ClaimOutcome::NotFound.code();

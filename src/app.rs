@@ -12,6 +12,7 @@ use crate::core::broadcast::{Broadcast, Offered, Spec, State};
 use crate::core::filter::Filter;
 use crate::core::shuffle::shuffle;
 use crate::core::stats::Stats;
+use crate::core::wait::{self, FrameKind, Step};
 use crate::core::Error;
 use crate::module::ModuleState;
 
@@ -46,6 +47,8 @@ pub fn exec(st: &ModuleState, chan: &Channel<'_>, data: &str) -> i32 {
         args.stasis_args.len()
     );
 
+    #[cfg(feature = "fault-injection")]
+    crate::fault::arm(&args.stasis_args);
     let Some(bc) = start(st, chan, &args, true) else {
         chan.set_var(STATUS_VAR, "FAILED");
         return 0;
@@ -53,6 +56,8 @@ pub fn exec(st: &ModuleState, chan: &Channel<'_>, data: &str) -> i32 {
     // Whatever happens from here on, the broadcast leaves the live map.
     let live = CloseOnDrop { st, bc: &bc };
     let end = wait(chan, &bc, Duration::from_millis(args.timeout_ms.into()));
+    #[cfg(feature = "fault-injection")]
+    crate::fault::exit_pause();
 
     // Decides an undecided broadcast: no claim can win it after this.
     let Some(winner) = bc.close_unclaimed().map(str::to_owned) else {
@@ -68,7 +73,13 @@ pub fn exec(st: &ModuleState, chan: &Channel<'_>, data: &str) -> i32 {
             Stats::bump(&st.stats.timed_out);
         }
         chan.set_var(STATUS_VAR, "TIMEOUT");
-        return 0;
+        // A hangup the channel is not marked with yet (the driver's hangup
+        // frame, put back on its queue) must still end the dialplan.
+        return if end == WaitEnd::Hangup && !chan.hung_up() {
+            -1
+        } else {
+            0
+        };
     };
 
     // (The claim itself was logged at verbose 3 where it was decided, as upstream does.)
@@ -88,6 +99,18 @@ pub fn exec(st: &ModuleState, chan: &Channel<'_>, data: &str) -> i32 {
     } else {
         0
     }
+}
+
+/// `StasisBroadcast()` while the module is not running (unloaded, or being
+/// unloaded): the application stays registered, and the call is offered to
+/// nobody, as upstream's application does without its resource module.
+pub fn exec_unloaded(chan: &Channel<'_>) -> i32 {
+    chan.set_var(STATUS_VAR, "FAILED");
+    error!(
+        "Channel {}: app_stasis_broadcast is not loaded; the call was offered to no application",
+        chan.name()
+    );
+    0
 }
 
 /// Closes the broadcast when dropped, on every path.
@@ -190,7 +213,8 @@ fn offer(
 /// Sleeps on the channel and the broadcast's wake-up together until a claim
 /// decides it, the deadline passes, or the channel hangs up. Frames that
 /// arrive meanwhile are read and dropped (deferrable ones are put back
-/// afterwards, as Asterisk's own waiting helpers do). No periodic wake-ups.
+/// afterwards, and a hangup frame at once, as Asterisk's own waiting helpers
+/// do: see `core::wait`). No periodic wake-ups.
 pub fn wait(chan: &Channel<'_>, bc: &Live, timeout: Duration) -> WaitEnd {
     let deadline = Instant::now() + timeout;
     let waker = bc.waker();
@@ -209,17 +233,37 @@ pub fn wait(chan: &Channel<'_>, bc: &Live, timeout: Duration) -> WaitEnd {
             Woken::Fd => waker.drain(),
             Woken::Timeout => {}
             Woken::Error => break WaitEnd::Hangup,
-            Woken::Channel => match chan.read() {
-                None => break WaitEnd::Hangup,
-                Some(f) if f.is_hangup() => break WaitEnd::Hangup,
-                Some(f) if f.is_deferrable() => deferred.extend(f.duplicate()),
-                Some(_) => {}
-            },
+            Woken::Channel => {
+                let Some(f) = chan.read() else {
+                    break WaitEnd::Hangup;
+                };
+                #[cfg(feature = "fault-injection")]
+                let f = crate::fault::driver_hangup(f);
+                let kind = if f.is_hangup() {
+                    FrameKind::Hangup
+                } else if f.is_deferrable() {
+                    FrameKind::Deferrable
+                } else {
+                    FrameKind::Other
+                };
+                match wait::on_frame(kind) {
+                    Step::Hangup { put_back } => {
+                        if put_back {
+                            chan.requeue_front(&f);
+                        }
+                        break WaitEnd::Hangup;
+                    }
+                    Step::Defer => deferred.extend(f.duplicate()),
+                    Step::Drop => {}
+                }
+            }
         }
     };
-    // Head-queueing reverses order, so put them back last first.
-    for f in deferred.iter().rev() {
-        chan.requeue_front(f);
+    if wait::requeue_deferred(end == WaitEnd::Hangup) {
+        // Head-queueing reverses order, so put them back last first.
+        for f in deferred.iter().rev() {
+            chan.requeue_front(f);
+        }
     }
     end
 }

@@ -60,10 +60,55 @@ unsafe fn arg(p: *const c_char) -> Option<String> {
     (!p.is_null()).then(|| unsafe { lossy(p) })
 }
 
+/// Every way into the module, open: at load, and again when an unload is
+/// refused after `stop_entries`. Returns whether metrics are exported
+/// (res_prometheus is optional).
+fn start_entries() -> Result<bool, crate::core::Error> {
+    host::register_app()?;
+    host::provide_api();
+    route::start();
+    host::register_cli()?;
+    let metrics = host::register_metrics();
+    module::set_accepting(true);
+    Ok(metrics)
+}
+
+/// Stops every new entry into the module: the application first (a call that
+/// starts it from now on is offered to nobody), then the optional API, the
+/// CLI and the metrics (each unregistration waits for a command or scrape in
+/// progress). A new kind of entry is withdrawn here too.
+///
+/// The application itself stays registered: Asterisk's PBX uses an
+/// application's record after releasing the lock that `ast_unregister_application`
+/// takes before freeing it, so unregistering it while calls start it can make
+/// a PBX thread jump through freed memory. The module's code stays mapped
+/// (`host::pin_module`), so the registration stays valid; while the module is
+/// not running it answers `STASISSTATUS=FAILED`, as upstream's application
+/// does without its resource module. A thread that read one of the other
+/// entries' function pointers just before its withdrawal is counted by the
+/// drains once it is in, and finds the module unloaded if it comes later.
+fn stop_entries() {
+    module::set_accepting(false);
+    host::unprovide_api();
+    route::stop();
+    host::unregister_cli();
+    host::unregister_metrics();
+}
+
 #[no_mangle]
 pub extern "C" fn asb_load() -> c_int {
     guard("load", LOAD_DECLINE, || {
-        if host::module_loaded("res_stasis_broadcast.so") || host::app_registered("StasisBroadcast")
+        if module::state().is_some() {
+            // An unload was refused but Asterisk unloaded anyway (`-h`): the
+            // code stayed mapped and its entries registered; carry on with them.
+            notice!(
+                "app_stasis_broadcast {} loaded again: its broadcasts and counters go on",
+                env!("CARGO_PKG_VERSION")
+            );
+            return LOAD_SUCCESS;
+        }
+        if host::module_loaded("res_stasis_broadcast.so")
+            || (host::app_registered("StasisBroadcast") && !host::app_is_ours())
         {
             error!(
                 "res_stasis_broadcast.so (Asterisk's own StasisBroadcast) is loaded or StasisBroadcast is already \
@@ -73,56 +118,67 @@ pub extern "C" fn asb_load() -> c_int {
             return LOAD_DECLINE;
         }
         module::install();
-        if let Err(e) = host::register_app().and_then(|_| host::register_cli()) {
-            error!("{e}; declining to load");
-            host::unregister_cli();
-            host::unregister_app();
-            module::uninstall();
-            return LOAD_DECLINE;
-        }
-        host::provide_api();
-        let claims = route::start();
-        let metrics = if host::register_metrics() {
+        let metrics = match start_entries() {
+            Ok(m) => m,
+            Err(e) => {
+                error!("{e}; declining to load");
+                stop_entries();
+                // Nothing can have started it yet: the only safe moment to unregister it.
+                host::unregister_app();
+                module::uninstall();
+                return LOAD_DECLINE;
+            }
+        };
+        // From the first load on, the code stays mapped whatever unload does.
+        host::pin_module();
+        let metrics = if metrics {
             "; metrics at res_prometheus' endpoint"
         } else {
             ""
         };
         notice!(
-            "app_stasis_broadcast {} loaded: StasisBroadcast() ready, {claims}{metrics}",
-            env!("CARGO_PKG_VERSION")
+            "app_stasis_broadcast {} loaded: StasisBroadcast() ready, {}{metrics}",
+            env!("CARGO_PKG_VERSION"),
+            route::describe()
         );
         LOAD_SUCCESS
     })
 }
 
+/// Unload, in the only safe order: stop new entries, end what is waiting,
+/// then drain every kind of entry; refused (non-zero, entries back in place)
+/// when a drain does not finish. Asterisk checked its use count before
+/// calling this, but a call can start `StasisBroadcast()` meanwhile.
 #[no_mangle]
 pub extern "C" fn asb_unload() -> c_int {
     guard("unload", -1, || {
-        // Give every waiting call back to its dialplan first.
-        if let Some(st) = module::state() {
-            let n = st.registry.close_waiting(Instant::now());
-            if n > 0 {
-                notice!(
-                    "Unloading: {n} broadcast(s) still waiting were ended (STASISSTATUS=TIMEOUT)"
-                );
-            }
+        let Some(st) = module::state() else {
+            return 0;
+        };
+        stop_entries();
+        #[cfg(feature = "fault-injection")]
+        crate::fault::unload_pause();
+        // Give every waiting call back to its dialplan; none opens after this.
+        let n = st.registry.close_waiting(Instant::now());
+        if n > 0 {
+            notice!("Unloading: {n} broadcast(s) still waiting were ended (STASISSTATUS=TIMEOUT)");
         }
-        if !module::drain(Entry::Exec, UNLOAD_GRACE) {
+        if let Err(busy) = module::drain_all(UNLOAD_GRACE) {
+            let busy: Vec<_> = busy
+                .iter()
+                .map(|(e, n)| format!("{n} thread(s) {}", e.what()))
+                .collect();
             error!(
-                "Cannot unload: {} call(s) are still in StasisBroadcast (in a winner's Stasis session); \
-                 try again once they have left it",
-                module::in_flight(Entry::Exec)
+                "Cannot unload: {} did not leave the module; it stays loaded, try again once they have left",
+                busy.join(", ")
             );
+            st.registry.reopen();
+            if let Err(e) = start_entries() {
+                error!("{e} again after a refused unload");
+            }
             return -1;
         }
-        host::unprovide_api();
-        route::stop();
-        host::unregister_metrics();
-        host::unregister_cli();
-        host::unregister_app();
         module::uninstall();
-        // A claim that read the function pointer just before unprovide may still run.
-        module::drain(Entry::Api, UNLOAD_GRACE);
         0
     })
 }
@@ -141,14 +197,22 @@ pub extern "C" fn asb_reload() -> c_int {
 /// thread for the duration) and a NUL-terminated argument string or null.
 #[no_mangle]
 pub unsafe extern "C" fn asb_exec(chan: *mut sys::ast_channel, data: *const c_char) -> c_int {
-    with_state("StasisBroadcast", Entry::Exec, -1, 0, |st| {
+    // Counted before the gate is read, so that unload either sees this thread
+    // in its drain or this thread sees the gate closed.
+    let _in = InFlight::enter(Entry::Exec);
+    guard("StasisBroadcast", 0, || {
         // SAFETY: the PBX hands us a valid channel for the call's duration.
         let Some(chan) = (unsafe { Channel::from_raw(chan) }) else {
             return -1;
         };
-        // SAFETY: null or a valid C string (Asterisk's promise).
-        let data = unsafe { arg(data) }.unwrap_or_default();
-        app::exec(st, &chan, &data)
+        match module::state().filter(|_| module::accepting()) {
+            Some(st) => {
+                // SAFETY: null or a valid C string (Asterisk's promise).
+                let data = unsafe { arg(data) }.unwrap_or_default();
+                app::exec(&st, &chan, &data)
+            }
+            None => app::exec_unloaded(&chan),
+        }
     })
 }
 
@@ -236,7 +300,7 @@ pub unsafe extern "C" fn asb_api_broadcast_cleanup(channel_id: *const c_char) {
 
 #[no_mangle]
 pub extern "C" fn asb_cli(fd: c_int, what: c_int) {
-    with_state("CLI", Entry::Api, (), (), |st| {
+    with_state("CLI", Entry::Callback, (), (), |st| {
         let text = match what {
             0 => cli::show(st, Instant::now()),
             _ => cli::stats(st, Instant::now()),
@@ -249,7 +313,7 @@ pub extern "C" fn asb_cli(fd: c_int, what: c_int) {
 /// `output` is the `struct ast_str **` res_prometheus passes its callback.
 #[no_mangle]
 pub unsafe extern "C" fn asb_metrics(output: *mut std::os::raw::c_void) {
-    with_state("metrics", Entry::Api, (), (), |st| {
+    with_state("metrics", Entry::Callback, (), (), |st| {
         let text =
             crate::core::stats::prometheus_text(&st.stats.snapshot(), st.registry.live_count());
         // SAFETY: res_prometheus' own output pointer, valid during its callback.
@@ -261,7 +325,7 @@ pub unsafe extern "C" fn asb_metrics(output: *mut std::os::raw::c_void) {
 /// `channel_id` null or a valid C string.
 #[no_mangle]
 pub unsafe extern "C" fn asb_channel_gone(channel_id: *const c_char) {
-    with_state("channel destruction", Entry::Api, (), (), |st| {
+    with_state("channel destruction", Entry::Callback, (), (), |st| {
         // SAFETY: the caller's promise.
         let id = unsafe { arg(channel_id) }.unwrap_or_default();
         api::cleanup(st, &id);

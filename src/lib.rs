@@ -7,6 +7,7 @@
 //! - `app`, `api`, `cli`, `route`: the application, the optional API, the
 //!   CLI text, and the claim route served where Asterisk has none.
 //! - `entry`: the extern "C" functions the C shim (`src/shim/shim.c`) calls.
+//! - `fault`: fault injection for tests, only with `--features fault-injection`.
 //!
 //! Everything but `core` is left out of the unit-test build: the test binary
 //! cannot link against symbols that only a running Asterisk provides.
@@ -25,6 +26,8 @@ mod app;
 mod cli;
 #[cfg(not(test))]
 mod entry;
+#[cfg(all(not(test), feature = "fault-injection"))]
+mod fault;
 #[cfg(not(test))]
 mod module;
 #[cfg(not(test))]

@@ -36,11 +36,21 @@ struct Route {
 
 static ROUTE: Mutex<Option<Route>> = Mutex::new(None);
 
-/// Starts serving (load); returns how claims reach the module, for the load
-/// notice.
-pub fn start() -> &'static str {
+/// How claims reach the module, for the load notice.
+pub fn describe() -> &'static str {
+    if SERVED {
+        "this Asterisk has no claim route of its own, so the module serves POST /ari/events/claim \
+         (ARI's users and authentication, from ari.conf); claims sent as REST requests over the \
+         events WebSocket are not served"
+    } else {
+        "claims through Asterisk's own POST /ari/events/claim"
+    }
+}
+
+/// Starts serving (load, or a refused unload's restart).
+pub fn start() {
     if !SERVED {
-        return "claims through Asterisk's own POST /ari/events/claim";
+        return;
     }
     *ROUTE.lock() = Some(Route {
         conf: Arc::default(),
@@ -54,9 +64,6 @@ pub fn start() -> &'static str {
         );
     }
     refresh(None);
-    "this Asterisk has no claim route of its own, so the module serves POST /ari/events/claim \
-     (ARI's users and authentication, from ari.conf); claims sent as REST requests over the \
-     events WebSocket are not served"
 }
 
 /// Stops serving (unload): no request reaches the module once this returns,

@@ -20,6 +20,14 @@ impl Frame {
         NonNull::new(raw).map(Frame)
     }
 
+    /// A new hangup control frame, as a channel driver's read returns one
+    /// (test builds inject it: `--features fault-injection`).
+    #[cfg(feature = "fault-injection")]
+    pub fn hangup() -> Option<Frame> {
+        // SAFETY: no arguments; the new frame is ours.
+        unsafe { Frame::from_raw(sys::sb_frame_hangup()) }
+    }
+
     /// The raw pointer, still owned by `self`.
     pub fn as_ptr(&self) -> *mut sys::ast_frame {
         self.0.as_ptr()

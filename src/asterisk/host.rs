@@ -1,6 +1,8 @@
 //! The module's registrations with Asterisk: the application, the optional
 //! API, the CLI, and the questions asked before loading.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::log::c_string;
 use super::sys;
 use crate::core::Error;
@@ -19,21 +21,39 @@ pub fn app_registered(name: &str) -> bool {
     unsafe { sys::sb_app_registered(name.as_ptr()) != 0 }
 }
 
-/// Registers `StasisBroadcast`.
+/// Whether this process registered `StasisBroadcast` (it stays registered
+/// across unloads: see `entry::stop_entries`).
+static APP_REGISTERED: AtomicBool = AtomicBool::new(false);
+
+/// Registers `StasisBroadcast`, unless it is registered already (by us).
 pub fn register_app() -> Result<(), Error> {
+    if APP_REGISTERED.load(Ordering::SeqCst) {
+        return Ok(());
+    }
     // SAFETY: no arguments; the shim registers a static trampoline.
     match unsafe { sys::sb_register_app() } {
-        0 => Ok(()),
+        0 => {
+            APP_REGISTERED.store(true, Ordering::SeqCst);
+            Ok(())
+        }
         _ => Err(Error::Host(
             "could not register application StasisBroadcast".into(),
         )),
     }
 }
 
-/// Unregisters `StasisBroadcast`.
+/// Whether the registered `StasisBroadcast` is this module's.
+pub fn app_is_ours() -> bool {
+    APP_REGISTERED.load(Ordering::SeqCst)
+}
+
+/// Unregisters `StasisBroadcast`: only when no call can have started it yet
+/// (a load that fails half-way).
 pub fn unregister_app() {
-    // SAFETY: no arguments.
-    unsafe { sys::sb_unregister_app() };
+    if APP_REGISTERED.swap(false, Ordering::SeqCst) {
+        // SAFETY: no arguments.
+        unsafe { sys::sb_unregister_app() };
+    }
 }
 
 /// Becomes the implementation of the optional API (res_ari_events' claim endpoint).
@@ -109,4 +129,16 @@ pub fn watch_module_events() -> bool {
 pub fn unwatch_module_events() {
     // SAFETY: no arguments; a no-op when not subscribed.
     unsafe { sys::sb_unwatch_module_events() };
+}
+
+/// Keeps the module's code mapped for the rest of the process, whatever
+/// unload does: a thread that read one of its function pointers (the
+/// application's, the optional API's, a datastore's destroy callback) just
+/// before the unregistration can still run it safely. Asterisk supports a
+/// module that stays resident: a later load starts it again.
+pub fn pin_module() {
+    // SAFETY: no arguments; the shim pins its own shared object once.
+    if unsafe { sys::sb_pin_module() } != 0 {
+        warning!("could not keep the module mapped after unload; unload it only when idle");
+    }
 }

@@ -11,6 +11,9 @@ pub enum Error {
     /// A broadcast for this channel is already live.
     #[error("channel {0} is already being broadcast")]
     AlreadyBroadcasting(String),
+    /// The module is being unloaded: no new broadcast starts.
+    #[error("the module is being unloaded")]
+    Unloading,
     /// Asterisk refused or failed a call the module depends on.
     #[error("{0}")]
     Host(String),

@@ -9,5 +9,6 @@ pub mod filter;
 pub mod registry;
 pub mod shuffle;
 pub mod stats;
+pub mod wait;
 
 pub use error::Error;

@@ -7,8 +7,11 @@
 //!   once the channel left Stasis, hung up, or is broadcast again to others.
 //! - Tombstones are bounded in number (`MAX_TOMBSTONES`) and expire.
 //! - Locks are held only for map operations, never while talking to Asterisk.
+//! - Between `close_waiting` (unload) and `reopen`, no broadcast opens: none
+//!   can start after unload ended the waiting ones and then wait unwoken.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -83,7 +86,15 @@ pub struct Registry<W> {
     live: Mutex<HashMap<String, Arc<Broadcast<W>>>>,
     tombstones: Mutex<Tombstones>,
     sets: Mutex<Vec<Weak<Offered>>>,
+    /// Set (under the live map's lock) while unload ends the waiting broadcasts.
+    stopped: AtomicBool,
+    /// Test hook: runs in the middle of `close`, between its critical sections.
+    #[cfg(test)]
+    mid_close: Mutex<Option<MidClose<W>>>,
 }
+
+#[cfg(test)]
+type MidClose<W> = Box<dyn Fn(&Registry<W>) + Send + Sync>;
 
 impl<W: Wake> Default for Registry<W> {
     fn default() -> Self {
@@ -91,6 +102,9 @@ impl<W: Wake> Default for Registry<W> {
             live: Mutex::new(HashMap::new()),
             tombstones: Mutex::new(Tombstones::default()),
             sets: Mutex::new(Vec::new()),
+            stopped: AtomicBool::new(false),
+            #[cfg(test)]
+            mid_close: Mutex::new(None),
         }
     }
 }
@@ -116,9 +130,12 @@ impl<W: Wake> Registry<W> {
         set
     }
 
-    /// Makes `bc` the live broadcast of its channel.
+    /// Makes `bc` the live broadcast of its channel (refused while unloading).
     pub fn open(&self, bc: Broadcast<W>) -> Result<Arc<Broadcast<W>>, Error> {
         let mut live = self.live.lock();
+        if self.stopped.load(Ordering::SeqCst) {
+            return Err(Error::Unloading);
+        }
         let id = bc.spec.channel_id.clone();
         if live.contains_key(&id) {
             return Err(Error::AlreadyBroadcasting(id));
@@ -157,10 +174,24 @@ impl<W: Wake> Registry<W> {
     }
 
     /// Ends a broadcast: it leaves the live map (if it is still the live one of
-    /// its channel) and, if won, leaves a tombstone.
+    /// its channel) and, if won, leaves a tombstone; its waiter is woken, as
+    /// the closing thread is often not the waiting one (the optional API's
+    /// cleanup, the channel's destruction, unload).
     pub fn close(&self, bc: &Arc<Broadcast<W>>, now: Instant) {
         // An unclaimed broadcast is decided here, so no claim can win it later.
         let won = bc.close_unclaimed().is_some();
+        // The tombstone goes in before the live entry goes out: a loser's claim
+        // between the two finds one or the other (409), never neither (404).
+        if won {
+            let expires = now + bc.spec.timeout + TOMBSTONE_GRACE;
+            self.tombstones
+                .lock()
+                .insert(&bc.spec.channel_id, bc.offered().clone(), expires, now);
+        }
+        #[cfg(test)]
+        if let Some(hook) = self.mid_close.lock().as_ref() {
+            hook(self);
+        }
         {
             let mut live = self.live.lock();
             if live
@@ -170,12 +201,7 @@ impl<W: Wake> Registry<W> {
                 live.remove(&bc.spec.channel_id);
             }
         }
-        if won {
-            let expires = now + bc.spec.timeout + TOMBSTONE_GRACE;
-            self.tombstones
-                .lock()
-                .insert(&bc.spec.channel_id, bc.offered().clone(), expires, now);
-        }
+        bc.waker().wake();
     }
 
     /// Ends the live broadcast of a channel, if there is one.
@@ -203,174 +229,31 @@ impl<W: Wake> Registry<W> {
     }
 
     /// Ends every broadcast still waiting for a claim and wakes its waiter
-    /// (module unload); returns how many there were. Won broadcasts stay: their
-    /// winner's Stasis session goes on, and they close when it ends.
+    /// (module unload); returns how many there were. From now on no broadcast
+    /// opens (until `reopen`), so none can start behind this sweep. Won
+    /// broadcasts stay: their winner's Stasis session goes on, and they close
+    /// when it ends.
     pub fn close_waiting(&self, now: Instant) -> usize {
-        let waiting: Vec<_> = self
-            .live()
+        let waiting: Vec<_> = {
+            let live = self.live.lock();
+            self.stopped.store(true, Ordering::SeqCst);
+            live.values().cloned().collect()
+        };
+        let waiting: Vec<_> = waiting
             .into_iter()
             .filter(|bc| bc.close_unclaimed().is_none())
             .collect();
         for bc in &waiting {
             self.close(bc, now);
-            bc.waker().wake();
         }
         waiting.len()
+    }
+
+    /// Lets broadcasts open again (an unload that was refused).
+    pub fn reopen(&self) {
+        self.stopped.store(false, Ordering::SeqCst);
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::broadcast::tests::{spec, CountingWaker};
-    use super::super::broadcast::State;
-    use super::*;
-
-    fn open(
-        r: &Registry<CountingWaker>,
-        id: &str,
-        names: &[&str],
-        now: Instant,
-    ) -> Arc<Broadcast<CountingWaker>> {
-        r.open(Broadcast::new(
-            spec(id),
-            Offered::new(names.iter().copied()),
-            CountingWaker::default(),
-            now,
-        ))
-        .unwrap()
-    }
-
-    #[test]
-    fn unknown_channel_is_not_found() {
-        let r = Registry::<CountingWaker>::default();
-        assert_eq!(
-            r.claim("nope", "a", Instant::now()).0,
-            ClaimOutcome::NotFound
-        );
-    }
-
-    #[test]
-    fn one_live_broadcast_per_channel() {
-        let r = Registry::default();
-        let now = Instant::now();
-        open(&r, "c", &["a"], now);
-        let again = r.open(Broadcast::new(
-            spec("c"),
-            Offered::new(["a"]),
-            CountingWaker::default(),
-            now,
-        ));
-        assert!(matches!(again, Err(Error::AlreadyBroadcasting(_))));
-    }
-
-    #[test]
-    fn won_broadcast_answers_409_after_close_until_expiry() {
-        let r = Registry::default();
-        let t0 = Instant::now();
-        let bc = open(&r, "c", &["a", "b"], t0);
-        let (o, won) = r.claim("c", "a", t0);
-        assert_eq!(o, ClaimOutcome::Won);
-        assert!(Arc::ptr_eq(&won.unwrap(), &bc));
-        r.close(&bc, t0);
-        assert_eq!(r.live_count(), 0);
-        let later = t0 + bc.spec.timeout + TOMBSTONE_GRACE - Duration::from_millis(1);
-        assert_eq!(r.claim("c", "b", later).0, ClaimOutcome::Conflict);
-        // Not offered: never a loser, so 404.
-        assert_eq!(r.claim("c", "z", later).0, ClaimOutcome::NotFound);
-        let expired = t0 + bc.spec.timeout + TOMBSTONE_GRACE;
-        assert_eq!(r.claim("c", "b", expired).0, ClaimOutcome::NotFound);
-        assert_eq!(r.tombstone_count(expired), 0);
-    }
-
-    #[test]
-    fn unclaimed_broadcast_leaves_nothing() {
-        let r = Registry::default();
-        let t0 = Instant::now();
-        let bc = open(&r, "c", &["a"], t0);
-        r.close(&bc, t0);
-        assert_eq!(bc.state(), State::Closed);
-        assert_eq!(r.claim("c", "a", t0).0, ClaimOutcome::NotFound);
-        assert_eq!(r.tombstone_count(t0), 0);
-    }
-
-    #[test]
-    fn rebroadcast_to_another_pool_keeps_losers_at_409() {
-        let r = Registry::default();
-        let t0 = Instant::now();
-        let first = open(&r, "c", &["p1-a", "p1-b"], t0);
-        assert_eq!(r.claim("c", "p1-a", t0).0, ClaimOutcome::Won);
-        r.close(&first, t0);
-        let _second = open(&r, "c", &["p2-a", "p2-b"], t0);
-        assert_eq!(r.claim("c", "p1-b", t0).0, ClaimOutcome::Conflict);
-        assert_eq!(r.claim("c", "p2-b", t0).0, ClaimOutcome::Won);
-        assert_eq!(r.claim("c", "p2-a", t0).0, ClaimOutcome::Conflict);
-    }
-
-    #[test]
-    fn rebroadcast_to_the_same_pool_is_claimable() {
-        let r = Registry::default();
-        let t0 = Instant::now();
-        let first = open(&r, "c", &["a", "b"], t0);
-        assert_eq!(r.claim("c", "a", t0).0, ClaimOutcome::Won);
-        r.close(&first, t0);
-        let second = open(&r, "c", &["a", "b"], t0);
-        assert_eq!(r.claim("c", "b", t0).0, ClaimOutcome::Won);
-        assert_eq!(second.winner(), Some("b"));
-    }
-
-    #[test]
-    fn equal_offered_sets_are_shared_and_freed_when_unused() {
-        let r = Registry::<CountingWaker>::default();
-        let a = r.interned(Offered::new(["x", "y"]));
-        let b = r.interned(Offered::new(["y", "x"]));
-        assert!(Arc::ptr_eq(&a, &b));
-        let c = r.interned(Offered::new(["x"]));
-        assert!(!Arc::ptr_eq(&a, &c));
-        drop((a, b));
-        let d = r.interned(Offered::new(["x", "y"]));
-        assert_eq!(
-            Arc::strong_count(&d),
-            1,
-            "a fresh set once the old one was dropped"
-        );
-        for i in 0..(MAX_SETS * 2) {
-            let _ = r.interned(Offered::new([format!("p{i}")]));
-        }
-        assert!(r.sets.lock().len() <= MAX_SETS);
-    }
-
-    #[test]
-    fn tombstones_are_bounded() {
-        let r = Registry::default();
-        let t0 = Instant::now();
-        for i in 0..(MAX_TOMBSTONES + 100) {
-            let id = format!("c{i}");
-            let bc = open(&r, &id, &["a"], t0);
-            bc.claim("a");
-            r.close(&bc, t0);
-        }
-        assert_eq!(r.tombstone_count(t0), MAX_TOMBSTONES);
-        // The newest still answer 409, the oldest were evicted.
-        assert_eq!(
-            r.claim(&format!("c{}", MAX_TOMBSTONES + 99), "a", t0).0,
-            ClaimOutcome::Conflict
-        );
-        assert_eq!(r.claim("c0", "a", t0).0, ClaimOutcome::NotFound);
-    }
-
-    #[test]
-    fn close_waiting_ends_the_waiting_and_keeps_the_won() {
-        let r = Registry::default();
-        let t0 = Instant::now();
-        let a = open(&r, "a", &["x"], t0);
-        open(&r, "b", &["x"], t0);
-        let won = open(&r, "c", &["x"], t0);
-        assert_eq!(won.claim("x"), ClaimOutcome::Won);
-        assert_eq!(r.close_waiting(t0), 2);
-        assert_eq!(a.state(), State::Closed);
-        assert_eq!(a.waker().0.load(std::sync::atomic::Ordering::SeqCst), 1);
-        assert_eq!(r.live_count(), 1);
-        assert!(r.get("c").is_some());
-        assert_eq!(r.claim("a", "x", t0).0, ClaimOutcome::NotFound);
-    }
-}
+mod tests;

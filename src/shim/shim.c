@@ -308,9 +308,10 @@ void sb_metrics_append(void *output, const char *text)
 /*
  * A broadcast opened through the optional API (not by the application, which
  * always closes its own) is closed when its channel goes away, even if the
- * caller never calls stasis_app_broadcast_cleanup(). The datastore holds a
- * reference on this module (Asterisk's datastores do), so the destroy
- * callback cannot outlive it.
+ * caller never calls stasis_app_broadcast_cleanup(). A datastore holds no
+ * reference on its module: a channel may outlive an unload and call
+ * watch_destroy afterwards, which is why the module pins itself in memory
+ * (sb_pin_module) and asb_channel_gone does nothing once it is unloaded.
  */
 static void watch_destroy(void *data)
 {
@@ -448,9 +449,33 @@ int sb_frame_is_hangup(const struct ast_frame *frame)
 	return frame->frametype == AST_FRAME_CONTROL && frame->subclass.integer == AST_CONTROL_HANGUP;
 }
 
+struct ast_frame *sb_frame_hangup(void)
+{
+	struct ast_frame f = { AST_FRAME_CONTROL, .subclass.integer = AST_CONTROL_HANGUP };
+
+	return ast_frdup(&f);
+}
+
 char *sb_strdup(const char *s)
 {
 	return ast_strdup(s);
+}
+
+int sb_pin_module(void)
+{
+	static void *self;
+	Dl_info info;
+
+	if (self) {
+		return 0;
+	}
+	if (!dladdr((void *) sb_pin_module, &info) || !info.dli_fname) {
+		return -1;
+	}
+	/* A reference of our own, never closed, on the object already loaded:
+	 * the loader's dlclose() leaves it mapped, and RTLD_NODELETE says so. */
+	self = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+	return self ? 0 : -1;
 }
 
 static int load_module(void)

@@ -533,6 +533,15 @@ pub fn observer() -> &'static Observer {
 }
 
 impl Observer {
+    /// The kept events about channel `id` that match, so far (no waiting).
+    pub fn kept(&self, id: &str, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let events = self.events.lock().unwrap();
+        events
+            .get(id)
+            .map(|evs| evs.iter().filter(|v| pred(v)).cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Waits for the first kept event about channel `id` that matches.
     pub fn wait_for(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let until = Instant::now() + *LIVENESS;

@@ -1,0 +1,171 @@
+//! Behaviour under faults the test bed cannot produce, injected by a build of
+//! the module with `--features fault-injection`. The test makes that build
+//! itself (in target/fault-injection, against the same `ASTERISK_INCLUDE_DIR`),
+//! runs the test bed with it for the duration, and the ordinary build again
+//! afterwards.
+
+mod common;
+
+use std::thread;
+
+use common::*;
+
+const MODULE_PATH: &str = "/asterisk/modules/app_stasis_broadcast.so";
+
+/// A plain unload through ARI: its HTTP status (204 done, 409 refused).
+fn unload() -> u16 {
+    ari("DELETE", MODULE_PATH, &[], None).status
+}
+
+fn running() -> bool {
+    ari("GET", MODULE_PATH, &[], None).body["status"] == "Running"
+}
+
+/// Arms a fault with a call that ends at once (its arguments name the fault).
+fn arm(fault: &str) {
+    let call = Call::broadcast(&format!("0,^nobody-at-all$,{fault}"));
+    assert_eq!(status(&call), "TIMEOUT");
+}
+
+/// A broadcast claimed by a worker ends in SUCCESS.
+fn works_end_to_end() {
+    let mut w = App::connect(&unique("fault-w"));
+    let call = Call::broadcast(&format!("10000,^{}$", w.name));
+    w.wait_event("CallBroadcast", &call.id);
+    win(&mut w, &call);
+    finish(&call);
+}
+
+/// Runs the test bed with the fault-injection build while alive. One for the
+/// whole binary: a restart would cut the harness's observer off.
+struct FaultBed;
+
+impl FaultBed {
+    fn start() -> FaultBed {
+        assert_eq!(target(), Target::Ours, "fault tests run against ours");
+        let dir = repo().join("target/fault-injection");
+        let status = std::process::Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--release",
+                "--features",
+                "fault-injection",
+                "--target-dir",
+            ])
+            .arg(&dir)
+            .current_dir(repo())
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "the fault-injection build failed");
+        let path = dir.join("release/libapp_stasis_broadcast.so");
+        testbed(&["start", "--module", &path.to_string_lossy()]);
+        FaultBed
+    }
+}
+
+impl Drop for FaultBed {
+    fn drop(&mut self) {
+        testbed(&["start"]);
+    }
+}
+
+/// A hangup frame returned by the channel driver (not queued, so the channel
+/// is not marked hung up by the read) must not be swallowed: the wait ends,
+/// `STASISSTATUS=TIMEOUT`, and the dialplan does not go on (before the fix it
+/// ran `Set(ASB_RESULT=…)` and the rest of the extension).
+fn a_hangup_frame_from_the_driver_ends_the_dialplan() {
+    // Answered, with audio from the far end: frames to read while waiting.
+    let call = Call::start(
+        "answered",
+        "tone",
+        &[("ASB_ARGS", "60000,^nobody-at-all$,fault-driver-hangup")],
+    );
+    assert_eq!(status(&call), "TIMEOUT");
+    destroyed(&call.id);
+    let result = observer().kept(&call.id, |v| {
+        v["type"] == "ChannelVarset" && v["variable"] == "ASB_RESULT"
+    });
+    assert!(
+        result.is_empty(),
+        "the dialplan went on after the hangup: {result:?}"
+    );
+}
+
+/// Issue 13, defect 1: a call that starts `StasisBroadcast()` while an unload
+/// runs (Asterisk checked the use count before) must not be left inside the
+/// module. The unload pauses once every entry is stopped (in the build before
+/// the fix: once its drain had returned); the call started then is offered to
+/// nobody, the unload goes through, and Asterisk lives on. Before the fix the
+/// call got in and waited; the loader's hang-up of the module's calls woke it,
+/// and the module was unmapped while it was still on its (slowed) way out.
+fn a_call_starting_during_an_unload_is_not_left_inside() {
+    arm("fault-slow-unload");
+    let log = Log::mark();
+    let unloading = thread::spawn(unload);
+    log.wait_line(&["fault injection: unload pausing"]);
+    // Slow on its way out (if it gets in): it would still be inside when
+    // the module is unmapped.
+    let call = Call::broadcast("10000,^nobody-at-all$,fault-slow-exit");
+    let result = status(&call);
+    assert!(
+        result == "FAILED" || result == "TIMEOUT",
+        "STASISSTATUS={result}"
+    );
+    assert_eq!(unloading.join().expect("unload thread"), 204);
+    assert!(!running());
+    assert_eq!(ari("GET", "/asterisk/info", &[], None).status, 200);
+    cli("module load app_stasis_broadcast.so");
+    assert!(running());
+    works_end_to_end();
+}
+
+/// Issue 13, defect 2: a thread inside the optional API (here a claim that
+/// stays longer than unload waits) makes the unload refused, with every entry
+/// back in place; once it has left, the unload goes through. Before the fix,
+/// unload ignored that drain, returned 0 and Asterisk crashed when the claim
+/// went on in the unloaded code.
+fn an_unload_is_refused_while_a_claim_stays_inside() {
+    arm("fault-slow-claim");
+    let log = Log::mark();
+    let claiming = thread::spawn(|| claim("no-such-channel", "nobody-at-all"));
+    log.wait_line(&["fault injection: claim pausing"]);
+    assert_eq!(unload(), 409, "unloaded with a claim inside the module");
+    log.wait_line(&["Cannot unload", "optional API"]);
+    assert_eq!(claiming.join().expect("claim thread"), 404);
+    assert!(running());
+    works_end_to_end();
+    assert_eq!(unload(), 204);
+    cli("module load app_stasis_broadcast.so");
+    assert!(running());
+    works_end_to_end();
+}
+
+/// A hard unload (`-h`) is carried out by Asterisk even when the module
+/// refuses it. With a claim inside the optional API, the module refuses, keeps
+/// its code mapped and its entries in place, and the next load takes it up
+/// again: Asterisk lives on, and broadcasts work.
+fn a_refused_hard_unload_leaves_a_module_that_loads_again() {
+    arm("fault-slow-claim");
+    let log = Log::mark();
+    let claiming = thread::spawn(|| claim("no-such-channel", "nobody-at-all"));
+    log.wait_line(&["fault injection: claim pausing"]);
+    cli("module unload -h app_stasis_broadcast.so");
+    log.wait_line(&["Cannot unload", "optional API"]);
+    assert!(!running(), "Asterisk carries out a hard unload");
+    assert_eq!(claiming.join().expect("claim thread"), 404);
+    assert_eq!(ari("GET", "/asterisk/info", &[], None).status, 200);
+    cli("module load app_stasis_broadcast.so");
+    log.wait_line(&["NOTICE", "app_stasis_broadcast", "loaded again"]);
+    assert!(running());
+    works_end_to_end();
+}
+
+/// Every scenario above, one after the other on the fault-injection build.
+#[test]
+fn faults_injected_by_a_test_build() {
+    let _bed = FaultBed::start();
+    a_hangup_frame_from_the_driver_ends_the_dialplan();
+    a_call_starting_during_an_unload_is_not_left_inside();
+    an_unload_is_refused_while_a_claim_stays_inside();
+    a_refused_hard_unload_leaves_a_module_that_loads_again();
+}
