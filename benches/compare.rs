@@ -31,7 +31,14 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio_tungstenite::tungstenite::Message;
 
-const HOST: &str = "127.0.0.1:8088";
+/// The test bed's HTTP server, as scripts/testbed starts it (`ASB_HTTP_PORT`, default 8088).
+fn host() -> &'static str {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let port = std::env::var("ASB_HTTP_PORT").unwrap_or_else(|_| "8088".into());
+        format!("127.0.0.1:{port}")
+    })
+}
 const AUTH: &str = "Basic YXNiOmFzYg=="; // asb:asb
 const ONE: &str = "bw-0000";
 
@@ -108,7 +115,9 @@ struct Http {
 
 impl Http {
     async fn connect() -> Result<BufReader<TcpStream>, String> {
-        let s = TcpStream::connect(HOST).await.map_err(|e| e.to_string())?;
+        let s = TcpStream::connect(host())
+            .await
+            .map_err(|e| e.to_string())?;
         s.set_nodelay(true).ok();
         Ok(BufReader::new(s))
     }
@@ -117,8 +126,9 @@ impl Http {
     async fn req(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let head = format!(
-            "{method} /ari{path} HTTP/1.1\r\nHost: {HOST}\r\nAuthorization: {AUTH}\r\n\
+            "{method} /ari{path} HTTP/1.1\r\nHost: {}\r\nAuthorization: {AUTH}\r\n\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            host(),
             body.len()
         );
         let mut failures = 0;
@@ -240,7 +250,8 @@ impl Bed {
     /// Connects one application's WebSocket; its reader routes events by channel id.
     async fn connect(&self, app: &str, subscribe_all: bool) -> Result<(), String> {
         let url = format!(
-            "ws://{HOST}/ari/events?app={app}&api_key=asb:asb{}",
+            "ws://{}/ari/events?app={app}&api_key=asb:asb{}",
+            host(),
             if subscribe_all {
                 "&subscribeAll=true"
             } else {
@@ -861,7 +872,8 @@ fn start(mode: Mode) -> String {
         Mode::Ours => testbed(&["start"]),
         Mode::Upstream => testbed(&["start", "--upstream"]),
     };
-    testbed(&["engine", "inspect", "-f", "{{.State.Pid}}", "asb-asterisk"])
+    let container = std::env::var("ASB_CONTAINER").unwrap_or_else(|_| "asb-asterisk".into());
+    testbed(&["engine", "inspect", "-f", "{{.State.Pid}}", &container])
 }
 
 async fn run_round(cfg: &Cfg, mode: Mode, res: &mut Results, info: &mut Value) {
