@@ -48,6 +48,7 @@ impl Round<'_> {
         res.add("timeout 200 ms: overshoot [ms]", mode, v);
 
         for floor in [false, true] {
+            self.bed.ari.warm_up(24).await;
             let m = Meter::start(pid);
             let durs: Vec<f64> = stream::iter(0..cfg.saturation)
                 .map(|_| self.claimed_call(floor))
@@ -81,6 +82,7 @@ impl Round<'_> {
         }
 
         // memory after many completed broadcasts (claimed and continued)
+        self.bed.ari.warm_up(24).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let before = rss_kib(pid);
         let m = Meter::start(pid);
@@ -120,6 +122,7 @@ impl Round<'_> {
         }
 
         // waiting cost
+        self.bed.ari.warm_up(24).await;
         let base_rss = rss_kib(pid);
         for &k in &cfg.waiting {
             let calls: Vec<(String, UnboundedReceiver<Ev>)> = stream::iter(0..k)
@@ -192,6 +195,7 @@ impl Round<'_> {
         }
         let mut per = [0.0; 2];
         for (i, (k, filter)) in [(1, "^bw-0000$"), (100, "^bw-00")].into_iter().enumerate() {
+            self.bed.ari.warm_up(24).await;
             tokio::time::sleep(Duration::from_millis(300)).await;
             let m = Meter::start(pid);
             let ok = stream::iter(0..cfg.offer)

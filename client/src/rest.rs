@@ -38,6 +38,10 @@ impl Ari {
     pub fn new(node: Node) -> Ari {
         let http = reqwest::Client::builder()
             .tcp_nodelay(true)
+            // Asterisk closes a keep-alive connection after 15 s idle (http.conf
+            // session_keep_alive); one taken from the pool just as it does would fail a
+            // request that cannot be retried (a claim, an originate). Drop them first.
+            .pool_idle_timeout(Duration::from_secs(10))
             // Long enough for Asterisk under valgrind; a dead node fails at once (refused).
             .timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(5))
@@ -143,7 +147,7 @@ impl Ari {
     /// Opens up to `n` keep-alive connections one at a time (each round has one request more
     /// in flight than there are idle connections). Asterisk's HTTP server listens with a short
     /// backlog: many connects at once lose SYNs, and the first requests would wait a 1 s
-    /// retransmit.
+    /// retransmit. Idle connections last 10 s: warm up again before each burst.
     pub async fn warm_up(&self, n: usize) {
         for k in 1..=n {
             let probes =
