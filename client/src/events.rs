@@ -47,6 +47,7 @@ const HANDSHAKE: Duration = Duration::from_secs(10);
 /// The event WebSocket of one application on one node.
 pub struct Events {
     app: String,
+    subscribe_all: bool,
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
@@ -84,6 +85,7 @@ impl Events {
         }
         Ok(Events {
             app: app.to_owned(),
+            subscribe_all,
             ws,
         })
     }
@@ -91,6 +93,11 @@ impl Events {
     /// The application's name.
     pub fn app(&self) -> &str {
         &self.app
+    }
+
+    /// Whether the application sees every channel's events.
+    pub fn subscribes_all(&self) -> bool {
+        self.subscribe_all
     }
 
     /// The next text message and when it was read; `None` once the socket closed, `Some(Err)`

@@ -51,8 +51,10 @@ pub struct PoolState {
     pub workers: Vec<(String, Claims)>,
     /// Per node: calls won there (by any worker).
     pub won_on: Vec<AtomicU64>,
-    /// Per node: how many workers lost their WebSocket to it.
+    /// Per node: how many times a worker lost its WebSocket to it.
     pub gone_on: Vec<AtomicU64>,
+    /// Per node: how many times a worker reopened it.
+    pub back_on: Vec<AtomicU64>,
     /// Claim round trips, microseconds (claims that got an answer).
     pub round_trips: Mutex<Vec<u64>>,
     problems: Mutex<Vec<String>>,
@@ -125,6 +127,7 @@ impl Pool {
                 .collect(),
             won_on: per_node(),
             gone_on: per_node(),
+            back_on: per_node(),
             round_trips: Mutex::new(Vec::new()),
             problems: Mutex::new(Vec::new()),
             in_flight: AtomicU64::new(0),
@@ -179,7 +182,11 @@ async fn work(
         };
         while tasks.try_join_next().is_some() {}
         let (node, event) = match incoming {
-            None => break, // every node is gone
+            None => break,
+            Some(Incoming::Back { node }) => {
+                state.back_on[node].fetch_add(1, Relaxed);
+                continue;
+            }
             Some(Incoming::Gone { node, why }) => {
                 state.gone_on[node].fetch_add(1, Relaxed);
                 let label = worker.node(node).node().label();

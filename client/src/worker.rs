@@ -6,13 +6,18 @@ use tokio::task::JoinHandle;
 
 use crate::{Ari, Event, Events};
 
-/// What a worker reads: an event from node `node` (an index into its nodes), or the news that
-/// its WebSocket to that node is gone (the node stopped or broke the connection).
+/// What a worker reads: an event from node `node` (an index into its nodes), the news that its
+/// WebSocket to that node is gone (the node stopped or broke the connection), or that it is
+/// back (reopened: the application is registered there again).
 #[derive(Debug)]
 pub enum Incoming {
     Event { node: usize, event: Event },
     Gone { node: usize, why: String },
+    Back { node: usize },
 }
+
+/// How often a gone node's WebSocket is tried again.
+const RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One application, registered on every node. A call is claimed on the node that offered it.
 pub struct Worker {
@@ -44,7 +49,7 @@ impl Worker {
                     return Err(e);
                 }
             };
-            let reader = read(node, events, tx.clone(), stopped.clone());
+            let reader = read(node, ari.clone(), events, tx.clone(), stopped.clone());
             worker.readers.push(tokio::spawn(reader));
         }
         Ok(worker)
@@ -63,7 +68,8 @@ impl Worker {
         &self.nodes
     }
 
-    /// The next event from any node; `None` once every node's WebSocket is gone.
+    /// The next event or news from any node. (A gone node's WebSocket is tried again until
+    /// the worker closes, so this waits for news rather than ending.)
     pub async fn recv(&mut self) -> Option<Incoming> {
         self.incoming.recv().await
     }
@@ -77,29 +83,40 @@ impl Worker {
     }
 }
 
-/// Forwards one node's events until the socket goes or the worker closes.
+/// Forwards one node's events until the worker closes. When the node's WebSocket goes, it is
+/// reopened every [`RETRY`] (a restarted node gets the application back).
 async fn read(
     node: usize,
+    ari: Ari,
     mut events: Events,
     tx: mpsc::UnboundedSender<Incoming>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        tokio::select! {
+        let next = tokio::select! {
             _ = stop.changed() => break,
-            next = events.next() => {
-                let gone = match next {
-                    Some(Ok(event)) => {
-                        let _ = tx.send(Incoming::Event { node, event });
-                        continue;
-                    }
-                    Some(Err(e)) => e,
-                    None => "closed by Asterisk".to_owned(),
-                };
-                let _ = tx.send(Incoming::Gone { node, why: gone });
-                return;
+            next = events.next() => next,
+        };
+        let why = match next {
+            Some(Ok(event)) => {
+                let _ = tx.send(Incoming::Event { node, event });
+                continue;
             }
-        }
+            Some(Err(e)) => e,
+            None => "closed by Asterisk".to_owned(),
+        };
+        let _ = tx.send(Incoming::Gone { node, why });
+        events = loop {
+            let again = async {
+                tokio::time::sleep(RETRY).await;
+                Events::connect(ari.node(), events.app(), events.subscribes_all()).await
+            };
+            tokio::select! {
+                _ = stop.changed() => return,
+                reopened = again => if let Ok(e) = reopened { break e },
+            }
+        };
+        let _ = tx.send(Incoming::Back { node });
     }
     events.close().await;
 }

@@ -127,7 +127,9 @@ pub async fn drive(run: &Run, observer: &mut Worker, pool: &PoolState) -> Outcom
                 out.nodes[node].lost_with_node += (before - outstanding.len()) as u64;
                 out.nodes[node].gone = true;
             }
-            Ok(None) | Err(_) => {}
+            // A node back during the run is not used again before the next run: its calls of
+            // this run are already accounted for.
+            Ok(Some(Incoming::Back { .. })) | Ok(None) | Err(_) => {}
         }
         // After ^C nothing more is waited for.
         if INTERRUPTED.load(Relaxed) {
