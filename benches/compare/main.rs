@@ -116,7 +116,15 @@ fn start(mode: Mode) -> String {
     testbed(&["engine", "inspect", "-f", "{{.State.Pid}}", &container])
 }
 
+/// Notes the machine's load average (at each round's start and at the end of the run).
+fn push_load(info: &mut Value) {
+    if let Some(loads) = info["load"].as_array_mut() {
+        loads.push(json!(meters::load_average()));
+    }
+}
+
 async fn run_round(cfg: &Cfg, mode: Mode, res: &mut Results, info: &mut Value) {
+    push_load(info);
     let pid = tokio::task::spawn_blocking(move || start(mode))
         .await
         .unwrap();
@@ -213,7 +221,7 @@ fn main() {
         .expect("tokio");
     let t0 = Instant::now();
     let mut res = Results::default();
-    let mut info = json!({ "module": store::module_info() });
+    let mut info = json!({ "module": store::module_info(), "load": [] });
     if info["module"]["stale"] == true {
         eprintln!(
             "warning: sources are newer than {}: run `cargo build --release` first to measure them",
@@ -241,6 +249,7 @@ fn main() {
         }
     });
     drop(stop);
+    push_load(&mut info);
     info["date"] = json!(report::sh("date -u '+%Y-%m-%d %H:%M UTC'"));
     store::save(&cfg, &res, &info, t0.elapsed());
     report::report(&cfg, &res, &info, t0.elapsed());

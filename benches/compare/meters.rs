@@ -52,3 +52,12 @@ impl Meter {
         )
     }
 }
+
+/// The machine's load average over the last minute: how busy it was besides the run (other
+/// work inflates the tails, p99, more than the medians and the ratios).
+pub fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(f64::NAN)
+}
