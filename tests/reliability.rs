@@ -147,7 +147,7 @@ fn hostile_claims_get_4xx() {
     let mut w = App::connect(&unique("badclaims"));
     let call = Call::broadcast(&format!("30000,^{}$", w.name));
     w.wait_event("CallBroadcast", &call.id);
-    let id = call.id.replace(';', "%3B");
+    let id: String = url::form_urlencoded::byte_serialize(call.id.as_bytes()).collect();
     let long = "x".repeat(10_000);
     let queries = [
         String::new(),

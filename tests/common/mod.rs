@@ -8,7 +8,7 @@
 //!
 //! Waits for events have generous liveness bounds (`LIVENESS`); no test
 //! asserts how fast anything happens.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
@@ -21,9 +21,24 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use ari_worker::Node;
 use serde_json::{json, Value};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
+
+mod app;
+mod beyond;
+mod call;
+mod log;
+mod nodes;
+mod observer;
+
+pub use app::{App, Racer};
+pub use beyond::beyond;
+pub use call::Call;
+pub use log::Log;
+pub use nodes::SecondNode;
+pub use observer::{destroyed, hangup_requested, observer, status, var_set, Observer};
 
 /// The test bed's HTTP server: `127.0.0.1:<ASB_HTTP_PORT>` (default 8088), as
 /// `scripts/testbed` starts it.
@@ -37,7 +52,18 @@ pub fn http_host() -> &'static str {
 
 /// ARI's base URL on the test bed (`http://127.0.0.1:8088/ari` by default).
 pub fn ari_url() -> String {
-    format!("http://{}/ari", http_host())
+    node().base().to_string()
+}
+
+/// The test bed as an ARI node (the ari-worker client's): URLs and credentials.
+pub fn node() -> &'static Node {
+    static NODE: OnceLock<Node> = OnceLock::new();
+    NODE.get_or_init(|| Node::new(&format!("http://{}/ari", http_host()), USER, PASS).unwrap())
+}
+
+/// `ari_url()` with the credentials in it: ureq sends them as Basic authentication.
+pub(crate) fn authed(path_and_query: &str) -> String {
+    format!("{}{path_and_query}", node().url_with_credentials(&[]))
 }
 pub const USER: &str = "asb";
 pub const PASS: &str = "asb";
@@ -115,11 +141,7 @@ pub fn asterisk() {
 }
 
 fn ari_up() -> bool {
-    agent()
-        .get(&format!("{}/asterisk/info", ari_url()))
-        .set("Authorization", &auth())
-        .call()
-        .is_ok()
+    agent().get(&authed("/asterisk/info")).call().is_ok()
 }
 
 /// Runs an Asterisk CLI command.
@@ -137,7 +159,7 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
     AGENT
         .get_or_init(|| {
@@ -149,27 +171,6 @@ fn agent() -> ureq::Agent {
         .clone()
 }
 
-fn auth() -> String {
-    let raw = format!("{USER}:{PASS}");
-    // Tiny base64 for the Authorization header.
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = raw.as_bytes();
-    let mut s = String::from("Basic ");
-    for chunk in b.chunks(3) {
-        let n = (chunk[0] as u32) << 16
-            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
-            | *chunk.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                s.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                s.push('=');
-            }
-        }
-    }
-    s
-}
-
 /// An HTTP answer: status and body (JSON when there is one).
 #[derive(Debug)]
 pub struct Reply {
@@ -179,9 +180,7 @@ pub struct Reply {
 
 /// One ARI request. `query` values are percent-encoded here.
 pub fn ari(method: &str, path: &str, query: &[(&str, &str)], body: Option<Value>) -> Reply {
-    let mut req = agent()
-        .request(method, &format!("{}{path}", ari_url()))
-        .set("Authorization", &auth());
+    let mut req = agent().request(method, &authed(path));
     for (k, v) in query {
         req = req.query(k, v);
     }
@@ -204,11 +203,7 @@ pub fn ari(method: &str, path: &str, query: &[(&str, &str)], body: Option<Value>
 
 /// A request with a raw (already encoded) path and query; returns the HTTP status.
 pub fn ari_raw(method: &str, path_and_query: &str) -> u16 {
-    match agent()
-        .request(method, &format!("{}{path_and_query}", ari_url()))
-        .set("Authorization", &auth())
-        .call()
-    {
+    match agent().request(method, &authed(path_and_query)).call() {
         Ok(r) => r.status(),
         Err(ureq::Error::Status(code, _)) => code,
         Err(e) => panic!("{method} {path_and_query:.80}: {e}"),
@@ -224,372 +219,6 @@ pub fn claim(channel_id: &str, app: &str) -> u16 {
         None,
     )
     .status
-}
-
-/// A call: the `;2` half runs `exten` in context `asb` (where StasisBroadcast
-/// is), the `;1` half runs `far` once `;2` answers.
-pub struct Call {
-    /// Unique id of the `;2` half: the channel StasisBroadcast runs on.
-    pub id: String,
-    /// Unique id of the `;1` half.
-    pub far_id: String,
-}
-
-impl Call {
-    /// Originates a call with channel variables on `;2`.
-    pub fn start(exten: &str, far: &str, vars: &[(&str, &str)]) -> Call {
-        Call::start_with(exten, far, vars, &[])
-    }
-
-    /// As `start`, with extra originate query parameters (e.g. callerId).
-    pub fn start_with(
-        exten: &str,
-        far: &str,
-        vars: &[(&str, &str)],
-        extra: &[(&str, &str)],
-    ) -> Call {
-        Call::originate(&unique("call"), exten, far, vars, extra)
-    }
-
-    /// As `start`, with the `;1` half's id chosen by the caller (`;2` is `<name>;2`).
-    pub fn start_named(name: &str, exten: &str, far: &str, vars: &[(&str, &str)]) -> Call {
-        Call::originate(name, exten, far, vars, &[])
-    }
-
-    fn originate(
-        name: &str,
-        exten: &str,
-        far: &str,
-        vars: &[(&str, &str)],
-        extra: &[(&str, &str)],
-    ) -> Call {
-        let far_id = name.to_owned();
-        // Local channels name the ;2 half after the ;1 half's id. (ARI refuses
-        // channelId and otherChannelId together.)
-        let id = format!("{far_id};2");
-        let endpoint = format!("Local/{exten}@asb/n");
-        let mut query = vec![
-            ("endpoint", endpoint.as_str()),
-            ("extension", far),
-            ("context", "asb"),
-            ("channelId", far_id.as_str()),
-            ("timeout", "300"),
-        ];
-        query.extend_from_slice(extra);
-        observer(); // subscribed before the call exists
-        let variables: serde_json::Map<String, Value> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect();
-        let r = ari(
-            "POST",
-            "/channels",
-            &query,
-            Some(json!({ "variables": variables })),
-        );
-        assert_eq!(r.status, 200, "originate: {:?}", r.body);
-        Call { id, far_id }
-    }
-
-    /// A call running `StasisBroadcast(<args>)` (extension `raw`), far end silent.
-    /// Asterisk cuts a variable's value at 4 KiB when it substitutes it, so a
-    /// longer argument string is passed in two variables the dialplan joins.
-    pub fn broadcast(args: &str) -> Call {
-        let cut = args
-            .char_indices()
-            .map(|(i, _)| i)
-            .take_while(|i| *i <= 4000)
-            .last()
-            .unwrap_or(0);
-        let (head, tail) = if args.len() > 4000 {
-            args.split_at(cut)
-        } else {
-            (args, "")
-        };
-        Call::start(
-            "raw",
-            "hold",
-            &[("ASB_ARGS", head), ("ASB_ARGS_MORE", tail)],
-        )
-    }
-
-    /// Hangs up the broadcasting half.
-    pub fn hangup(&self) -> u16 {
-        ari("DELETE", &format!("/channels/{}", self.id), &[], None).status
-    }
-}
-
-impl Drop for Call {
-    fn drop(&mut self) {
-        // Leave nothing behind; either half may be gone already.
-        let _ = agent()
-            .delete(&format!("{}/channels/{}", ari_url(), self.far_id))
-            .set("Authorization", &auth())
-            .call();
-        let _ = agent()
-            .delete(&format!("{}/channels/{}", ari_url(), self.id))
-            .set("Authorization", &auth())
-            .call();
-    }
-}
-
-type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
-
-/// An ARI application on its own WebSocket; events arrive on a channel.
-pub struct App {
-    pub name: String,
-    events: Receiver<Value>,
-    seen: Vec<Value>,
-    ws: Arc<Mutex<Option<Ws>>>,
-    barrier: AtomicU32,
-}
-
-impl App {
-    /// Connects an application (registers it with Stasis).
-    pub fn connect(name: &str) -> App {
-        App::connect_with(name, false)
-    }
-
-    fn connect_with(name: &str, subscribe_all: bool) -> App {
-        asterisk();
-        let url = format!(
-            "ws://{}/ari/events?app={name}&api_key={USER}:{PASS}{}",
-            http_host(),
-            if subscribe_all {
-                "&subscribeAll=true"
-            } else {
-                ""
-            }
-        );
-        let (ws, _) = tungstenite::connect(url.as_str()).expect("connect ARI WebSocket");
-        if let MaybeTlsStream::Plain(s) = ws.get_ref() {
-            s.set_read_timeout(Some(Duration::from_millis(100))).ok();
-        }
-        let ws = Arc::new(Mutex::new(Some(ws)));
-        let (tx, rx) = channel();
-        let reader = ws.clone();
-        thread::spawn(move || loop {
-            let msg = {
-                let mut guard = reader.lock().unwrap();
-                let Some(ws) = guard.as_mut() else { return };
-                match ws.read() {
-                    Ok(m) => Some(m),
-                    Err(tungstenite::Error::Io(e))
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                        ) =>
-                    {
-                        None
-                    }
-                    Err(_) => return,
-                }
-            };
-            match msg {
-                Some(Message::Text(t)) => {
-                    if let Ok(v) = serde_json::from_str::<Value>(&t) {
-                        if tx.send(v).is_err() {
-                            return;
-                        }
-                    }
-                }
-                Some(_) => {}
-                None => thread::sleep(Duration::from_millis(1)),
-            }
-        });
-        App {
-            name: name.to_owned(),
-            events: rx,
-            seen: Vec::new(),
-            ws,
-            barrier: AtomicU32::new(0),
-        }
-    }
-
-    /// Waits for the first event (including ones already seen and kept) that
-    /// matches; it is removed from the kept ones.
-    pub fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        if let Some(i) = self.seen.iter().position(&pred) {
-            return self.seen.remove(i);
-        }
-        let until = Instant::now() + *LIVENESS;
-        loop {
-            let left = until.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(v) if pred(&v) => return v,
-                Ok(v) => self.seen.push(v),
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "{}: no {what} within {:?}; saw {:#?}",
-                        self.name, *LIVENESS, self.seen
-                    )
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!("{}: WebSocket closed waiting for {what}", self.name)
-                }
-            }
-        }
-    }
-
-    /// Waits for an event of `type` about channel `id`.
-    pub fn wait_event(&mut self, kind: &str, id: &str) -> Value {
-        let (k, i) = (kind.to_owned(), id.to_owned());
-        self.wait_for(&format!("{kind} for {id}"), move |v| {
-            v["type"] == k.as_str() && v["channel"]["id"] == i.as_str()
-        })
-    }
-
-    /// Every event up to now has been received: a UserEvent sent to this
-    /// application after them comes back on the same WebSocket, in order.
-    pub fn sync(&mut self) {
-        let n = format!(
-            "asb-barrier-{}",
-            self.barrier.fetch_add(1, Ordering::SeqCst)
-        );
-        let r = ari(
-            "POST",
-            &format!("/events/user/{n}"),
-            &[("application", self.name.as_str())],
-            None,
-        );
-        assert_eq!(r.status, 204, "user event: {:?}", r.body);
-        let name = n.clone();
-        self.wait_for(&format!("user event {n}"), move |v| {
-            v["eventname"] == name.as_str()
-        });
-    }
-
-    /// The next event not yet looked at, waiting up to `limit`.
-    pub fn next(&mut self, limit: Duration) -> Option<Value> {
-        if !self.seen.is_empty() {
-            return Some(self.seen.remove(0));
-        }
-        self.events.recv_timeout(limit).ok()
-    }
-
-    /// Whether an event matching `pred` was received (call `sync` first).
-    pub fn received(&mut self, pred: impl Fn(&Value) -> bool) -> bool {
-        while let Ok(v) = self.events.try_recv() {
-            self.seen.push(v);
-        }
-        self.seen.iter().any(pred)
-    }
-
-    /// Whether a CallBroadcast for `id` was received (after `sync`).
-    pub fn was_offered(&mut self, id: &str) -> bool {
-        self.sync();
-        let id = id.to_owned();
-        self.received(move |v| v["type"] == "CallBroadcast" && v["channel"]["id"] == id.as_str())
-    }
-
-    /// Closes the WebSocket (the application goes away).
-    pub fn disconnect(&self) {
-        if let Some(mut ws) = self.ws.lock().unwrap().take() {
-            let _ = ws.close(None);
-            let _ = ws.flush();
-        }
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        self.disconnect();
-    }
-}
-
-/// The process's one observer: an application subscribed to every channel,
-/// keeping the ChannelVarset, ChannelHangupRequest and ChannelDestroyed events
-/// it sees. One per
-/// process, never re-registered: Asterisk 22.10 can deadlock when
-/// `subscribeAll` applications register and unregister concurrently.
-pub struct Observer {
-    /// Kept events by channel id: waits look at one channel's events only.
-    events: Mutex<std::collections::HashMap<String, Vec<Value>>>,
-    arrived: std::sync::Condvar,
-}
-
-pub fn observer() -> &'static Observer {
-    static OBS: OnceLock<&'static Observer> = OnceLock::new();
-    OBS.get_or_init(|| {
-        let obs: &'static Observer = Box::leak(Box::new(Observer {
-            events: Mutex::new(std::collections::HashMap::new()),
-            arrived: std::sync::Condvar::new(),
-        }));
-        let mut app = App::connect_with(&unique("observer"), true);
-        thread::spawn(move || loop {
-            if let Some(ev) = app.next(Duration::from_secs(1)) {
-                if matches!(
-                    ev["type"].as_str(),
-                    Some("ChannelVarset" | "ChannelHangupRequest" | "ChannelDestroyed")
-                ) {
-                    let id = ev["channel"]["id"].as_str().unwrap_or_default().to_owned();
-                    obs.events.lock().unwrap().entry(id).or_default().push(ev);
-                    obs.arrived.notify_all();
-                }
-            }
-        });
-        obs
-    })
-}
-
-impl Observer {
-    /// The kept events about channel `id` that match, so far (no waiting).
-    pub fn kept(&self, id: &str, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
-        let events = self.events.lock().unwrap();
-        events
-            .get(id)
-            .map(|evs| evs.iter().filter(|v| pred(v)).cloned().collect())
-            .unwrap_or_default()
-    }
-
-    /// Waits for the first kept event about channel `id` that matches.
-    pub fn wait_for(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let until = Instant::now() + *LIVENESS;
-        let mut events = self.events.lock().unwrap();
-        loop {
-            if let Some(v) = events.get(id).and_then(|evs| evs.iter().find(|v| pred(v))) {
-                return v.clone();
-            }
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                let seen: Vec<String> = events
-                    .get(id)
-                    .map(|evs| evs.iter().map(|v| v.to_string()).collect())
-                    .unwrap_or_default();
-                panic!(
-                    "observer: no {what} for {id} within {:?}; its events:\n{}",
-                    *LIVENESS,
-                    seen.join("\n")
-                );
-            }
-            events = self.arrived.wait_timeout(events, left).unwrap().0;
-        }
-    }
-}
-
-/// Waits for the (first non-empty) value a channel variable was set to.
-pub fn var_set(id: &str, var: &str) -> String {
-    let v = observer().wait_for(id, var, |v| {
-        v["type"] == "ChannelVarset" && v["variable"] == var && v["value"] != ""
-    });
-    v["value"].as_str().unwrap_or_default().to_owned()
-}
-
-/// STASISSTATUS of a broadcast call once StasisBroadcast returned.
-pub fn status(call: &Call) -> String {
-    var_set(&call.id, "STASISSTATUS")
-}
-
-/// Waits until the channel is gone.
-pub fn destroyed(id: &str) {
-    observer().wait_for(id, "ChannelDestroyed", |v| v["type"] == "ChannelDestroyed");
-}
-
-/// Waits until Asterisk has published a hangup request for the channel.
-pub fn hangup_requested(id: &str) {
-    observer().wait_for(id, "ChannelHangupRequest", |v| {
-        v["type"] == "ChannelHangupRequest"
-    });
 }
 
 /// Claims `call` for `app` (204 expected) and waits for the StasisStart that
@@ -636,160 +265,10 @@ pub fn keys(v: &Value) -> HashSet<String> {
         .unwrap_or_default()
 }
 
-/// Asterisk's log as the container writes it.
-pub struct Log {
-    path: PathBuf,
-    start: u64,
-}
-
-impl Log {
-    /// Marks the current end of messages.log; `wait_line` looks after it.
-    pub fn mark() -> Log {
-        asterisk();
-        let path = cache_dir().join("run/log/messages.log");
-        let start = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        Log { path, start }
-    }
-
-    /// Lines written since the mark.
-    pub fn lines(&self) -> Vec<String> {
-        let Ok(mut f) = std::fs::File::open(&self.path) else {
-            return Vec::new();
-        };
-        if f.seek(SeekFrom::Start(self.start)).is_err() {
-            return Vec::new();
-        }
-        BufReader::new(f).lines().map_while(Result::ok).collect()
-    }
-
-    /// Waits for a line (after the mark) containing every one of `parts`.
-    pub fn wait_line(&self, parts: &[&str]) -> String {
-        let until = Instant::now() + *LIVENESS;
-        loop {
-            if let Some(l) = self
-                .lines()
-                .into_iter()
-                .find(|l| parts.iter().all(|p| l.contains(p)))
-            {
-                return l;
-            }
-            assert!(
-                Instant::now() < until,
-                "no log line with {parts:?} within {:?}; lines since mark:\n{}",
-                *LIVENESS,
-                self.lines().join("\n")
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-thread_local! {
-    /// Set while a beyond-upstream test runs on upstream: its panic is expected.
-    static EXPECTING_FAILURE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Keeps expected panics quiet (their one-line summary is printed instead).
-fn install_quiet_hook() {
-    static ONCE: OnceLock<()> = OnceLock::new();
-    ONCE.get_or_init(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !EXPECTING_FAILURE.with(|e| e.get()) {
-                default(info);
-            }
-        }));
-    });
-}
-
-/// Runs a beyond-upstream test: as is on ours; on upstream it must fail,
-/// reported as "expected failure" with its reason, and passing there is an error.
-pub fn beyond(what: &str, test: impl FnOnce()) {
-    match target() {
-        Target::Ours => test(),
-        Target::Upstream => {
-            install_quiet_hook();
-            EXPECTING_FAILURE.with(|e| e.set(true));
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(test));
-            EXPECTING_FAILURE.with(|e| e.set(false));
-            match r {
-                Err(p) => {
-                    let msg = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default();
-                    let first = msg.lines().next().unwrap_or_default();
-                    println!("expected failure on upstream: {what}: {first:.200}");
-                }
-                Ok(()) => panic!(
-                    "beyond-upstream test '{what}' passed on upstream: it does not show the defect"
-                ),
-            }
-        }
-    }
-}
-
 /// The channel name of a call's broadcasting half, from an event about it.
 pub fn channel_name(event: &Value) -> String {
     event["channel"]["name"]
         .as_str()
         .unwrap_or_default()
         .to_owned()
-}
-
-/// A worker on its own thread: claims every CallBroadcast for a channel in
-/// `calls` as soon as it arrives, records each claim's HTTP status, and sends
-/// the channel on at once when it wins (a fast winner).
-pub struct Racer {
-    pub name: String,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    handle: Option<thread::JoinHandle<()>>,
-}
-
-impl Racer {
-    pub fn spawn(
-        name: String,
-        calls: Arc<Mutex<HashSet<String>>>,
-        answers: Arc<Mutex<Vec<u16>>>,
-    ) -> Racer {
-        let mut app = App::connect(&name);
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let handle = thread::spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                let Some(ev) = app.next(Duration::from_millis(50)) else {
-                    continue;
-                };
-                let id = ev["channel"]["id"].as_str().unwrap_or_default().to_owned();
-                if !calls.lock().unwrap().contains(&id) {
-                    continue;
-                }
-                match ev["type"].as_str() {
-                    Some("CallBroadcast") => {
-                        let status = claim(&id, &app.name);
-                        answers.lock().unwrap().push(status);
-                    }
-                    Some("StasisStart") => {
-                        let _ = ari("POST", &format!("/channels/{id}/continue"), &[], None);
-                    }
-                    _ => {}
-                }
-            }
-        });
-        Racer {
-            name,
-            stop,
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for Racer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
 }

@@ -1,0 +1,98 @@
+//! The process's one subscribeAll observer and the waits built on it.
+
+use super::*;
+
+/// The process's one observer: an application subscribed to every channel,
+/// keeping the ChannelVarset, ChannelHangupRequest and ChannelDestroyed events
+/// it sees. One per
+/// process, never re-registered: Asterisk 22.10 can deadlock when
+/// `subscribeAll` applications register and unregister concurrently.
+pub struct Observer {
+    /// Kept events by channel id: waits look at one channel's events only.
+    events: Mutex<std::collections::HashMap<String, Vec<Value>>>,
+    arrived: std::sync::Condvar,
+}
+
+pub fn observer() -> &'static Observer {
+    static OBS: OnceLock<&'static Observer> = OnceLock::new();
+    OBS.get_or_init(|| {
+        let obs: &'static Observer = Box::leak(Box::new(Observer {
+            events: Mutex::new(std::collections::HashMap::new()),
+            arrived: std::sync::Condvar::new(),
+        }));
+        let mut app = App::connect_with(&unique("observer"), true);
+        thread::spawn(move || loop {
+            if let Some(ev) = app.next(Duration::from_secs(1)) {
+                if matches!(
+                    ev["type"].as_str(),
+                    Some("ChannelVarset" | "ChannelHangupRequest" | "ChannelDestroyed")
+                ) {
+                    let id = ev["channel"]["id"].as_str().unwrap_or_default().to_owned();
+                    obs.events.lock().unwrap().entry(id).or_default().push(ev);
+                    obs.arrived.notify_all();
+                }
+            }
+        });
+        obs
+    })
+}
+
+impl Observer {
+    /// The kept events about channel `id` that match, so far (no waiting).
+    pub fn kept(&self, id: &str, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let events = self.events.lock().unwrap();
+        events
+            .get(id)
+            .map(|evs| evs.iter().filter(|v| pred(v)).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Waits for the first kept event about channel `id` that matches.
+    pub fn wait_for(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let until = Instant::now() + *LIVENESS;
+        let mut events = self.events.lock().unwrap();
+        loop {
+            if let Some(v) = events.get(id).and_then(|evs| evs.iter().find(|v| pred(v))) {
+                return v.clone();
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let seen: Vec<String> = events
+                    .get(id)
+                    .map(|evs| evs.iter().map(|v| v.to_string()).collect())
+                    .unwrap_or_default();
+                panic!(
+                    "observer: no {what} for {id} within {:?}; its events:\n{}",
+                    *LIVENESS,
+                    seen.join("\n")
+                );
+            }
+            events = self.arrived.wait_timeout(events, left).unwrap().0;
+        }
+    }
+}
+
+/// Waits for the (first non-empty) value a channel variable was set to.
+pub fn var_set(id: &str, var: &str) -> String {
+    let v = observer().wait_for(id, var, |v| {
+        v["type"] == "ChannelVarset" && v["variable"] == var && v["value"] != ""
+    });
+    v["value"].as_str().unwrap_or_default().to_owned()
+}
+
+/// STASISSTATUS of a broadcast call once StasisBroadcast returned.
+pub fn status(call: &Call) -> String {
+    var_set(&call.id, "STASISSTATUS")
+}
+
+/// Waits until the channel is gone.
+pub fn destroyed(id: &str) {
+    observer().wait_for(id, "ChannelDestroyed", |v| v["type"] == "ChannelDestroyed");
+}
+
+/// Waits until Asterisk has published a hangup request for the channel.
+pub fn hangup_requested(id: &str) {
+    observer().wait_for(id, "ChannelHangupRequest", |v| {
+        v["type"] == "ChannelHangupRequest"
+    });
+}
