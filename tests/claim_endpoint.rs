@@ -19,55 +19,16 @@ mod common;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use base64::Engine;
 use common::*;
 use serde_json::{json, Value};
 
-/// What a client sees of one answer.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
+/// One test at a time in this file: ARI may be off, or ari.conf edited.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: Mutex<()> = Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-
-    /// An ARI error: this status and `{"message": message}` as JSON.
-    fn assert_error(&self, status: u16, message: &str) {
-        assert_eq!(self.status, status, "{self:?}");
-        assert_eq!(self.json(), json!({ "message": message }), "{self:?}");
-        assert_eq!(self.header("Content-Type"), Some("application/json"));
-    }
-
-    /// A 204 with no body and no content type.
-    fn assert_no_content(&self) {
-        assert_eq!(self.status, 204, "{self:?}");
-        assert_eq!(self.body, "");
-        assert_eq!(self.header("Content-Type"), None, "{self:?}");
-    }
-}
-
-/// Credentials for a request.
-#[derive(Clone, Copy)]
-enum Auth<'a> {
-    None,
-    Basic(&'a str, &'a str),
-}
-
-/// One request to the claim route: method, query string (already encoded),
-/// credentials, extra headers, and a body with its content type.
+/// One request to the claim route (`query` already encoded).
 fn request(
     method: &str,
     query: &str,
@@ -75,41 +36,13 @@ fn request(
     headers: &[(&str, &str)],
     body: Option<(&str, &str)>,
 ) -> Answer {
-    asterisk();
-    let url = format!("http://{}/ari/events/claim{query}", http_host());
-    let mut req = ureq::request(method, &url);
-    if let Auth::Basic(user, password) = auth {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        req = req.set("Authorization", &format!("Basic {token}"));
-    }
-    for (k, v) in headers {
-        req = req.set(k, v);
-    }
-    let res = match body {
-        Some((content_type, text)) => req.set("Content-Type", content_type).send_string(text),
-        None => req.call(),
-    };
-    let resp = match res {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
-    let headers = resp
-        .headers_names()
-        .into_iter()
-        .filter_map(|k| resp.header(&k).map(|v| (k.clone(), v.to_owned())))
-        .collect();
-    Answer {
-        status: resp.status(),
+    http_request(
+        method,
+        &format!("/ari/events/claim{query}"),
+        auth,
         headers,
-        body: resp.into_string().unwrap_or_default(),
-    }
-}
-
-/// One test at a time in this file: ARI may be off, or ari.conf edited.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static ONE: Mutex<()> = Mutex::new(());
-    ONE.lock().unwrap_or_else(|e| e.into_inner())
+        body,
+    )
 }
 
 const ASB: Auth = Auth::Basic(USER, PASS);
@@ -382,18 +315,7 @@ fn disabled_ari_means_no_claim_route() {
 fn api_docs_describe_the_claim_and_its_events_as_22_10_does() {
     let _one = serial();
     asterisk();
-    let served: Value = ureq::get(&format!("http://{}/ari/api-docs/events.json", http_host()))
-        .set(
-            "Authorization",
-            &format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASS}"))
-            ),
-        )
-        .call()
-        .expect("GET /ari/api-docs/events.json")
-        .into_json()
-        .expect("events.json is JSON");
+    let served = http_request("GET", "/ari/api-docs/events.json", ASB, &[], None).json();
     let want: Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("rest-api/stasis_broadcast.json")).unwrap(),
     )

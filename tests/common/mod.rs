@@ -32,6 +32,7 @@ mod call;
 mod log;
 mod nodes;
 mod observer;
+mod wire;
 
 pub use app::{App, Racer};
 pub use beyond::beyond;
@@ -39,6 +40,7 @@ pub use call::Call;
 pub use log::Log;
 pub use nodes::SecondNode;
 pub use observer::{destroyed, hangup_requested, observer, status, var_set, Observer};
+pub use wire::{http_request, Answer, Auth};
 
 /// The test bed's HTTP server: `127.0.0.1:<ASB_HTTP_PORT>` (default 8088), as
 /// `scripts/testbed` starts it.
