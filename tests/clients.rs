@@ -108,9 +108,11 @@ struct Worker {
 }
 
 impl Worker {
-    /// Starts `cmd --app <name> --max-calls 1` with its output collected.
+    /// Starts `cmd --app <name> --max-calls 1` with its output collected,
+    /// pointed at the test bed's HTTP port.
     fn spawn(mut cmd: Command, name: &str, needs: &str) -> Worker {
-        cmd.args(["--app", name, "--max-calls", "1"])
+        let url = format!("http://{}", http_host());
+        cmd.args(["--app", name, "--max-calls", "1", "--url", &url])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -22,7 +22,7 @@ const SETTLE: Duration = Duration::from_millis(CLAIM_TIMEOUT_MS + 5_000 + 1_000)
 /// Asterisk's resident set, in KiB, read from the host's /proc.
 fn asterisk_rss_kib() -> u64 {
     let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed"))
-        .args(["engine", "inspect", "-f", "{{.State.Pid}}", "asb-asterisk"])
+        .args(["engine", "inspect", "-f", "{{.State.Pid}}", &container()])
         .output()
         .expect("inspect the container");
     let pid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
