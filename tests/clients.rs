@@ -108,7 +108,8 @@ struct Worker {
 }
 
 impl Worker {
-    /// Starts `cmd --app <name> --max-calls 1 --url <the test bed>` with its output collected.
+    /// Starts `cmd --app <name> --max-calls 1` with its output collected,
+    /// pointed at the test bed's HTTP port.
     fn spawn(mut cmd: Command, name: &str, needs: &str) -> Worker {
         let url = format!("http://{}", http_host());
         cmd.args(["--app", name, "--max-calls", "1", "--url", &url])

@@ -1,6 +1,7 @@
 //! scripts/install, used as an operator's own Dockerfile would use it: on top
-//! of the test bed's Asterisk image (Debian's packages, upstream's modules,
-//! Debian's sample configuration), then that image is run and inspected.
+//! of the test bed's Asterisk image (on 22.10.1 Debian's packages, upstream's
+//! modules, Debian's sample configuration; elsewhere a release built from
+//! source with its sample configuration), then that image is run and inspected.
 
 mod common;
 
@@ -9,8 +10,12 @@ use std::process::Command;
 
 use common::*;
 
-const IMAGE: &str = "localhost/asb-install-test:latest";
-const CONTAINER: &str = "asb-install-test";
+/// The image and container of this test, named after the test bed's
+/// container so that test beds side by side do not share them.
+fn names() -> (String, String) {
+    let c = format!("{}-install-test", container());
+    (format!("localhost/{c}:latest"), c)
+}
 
 fn engine(args: &[&str]) -> (bool, String) {
     let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed"))
@@ -27,7 +32,8 @@ fn engine(args: &[&str]) -> (bool, String) {
 }
 
 fn exec(cmd: &[&str]) -> (bool, String) {
-    let mut args = vec!["exec", CONTAINER];
+    let (_, container) = names();
+    let mut args = vec!["exec", container.as_str()];
     args.extend_from_slice(cmd);
     engine(&args)
 }
@@ -35,8 +41,21 @@ fn exec(cmd: &[&str]) -> (bool, String) {
 struct Cleanup;
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        engine(&["rm", "-f", CONTAINER]);
+        engine(&["rm", "-f", &names().1]);
     }
+}
+
+/// AST_BUILDOPT_SUM of the headers this Asterisk version's module is built
+/// against (`scripts/testbed headers`, which follows ASB_ASTERISK).
+fn buildopt_sum() -> String {
+    let dir = testbed(&["headers"]);
+    let h = std::fs::read_to_string(PathBuf::from(dir.trim()).join("asterisk/buildopts.h"))
+        .expect("buildopts.h");
+    h.lines()
+        .find_map(|l| l.strip_prefix("#define AST_BUILDOPT_SUM \""))
+        .and_then(|r| r.split('"').next())
+        .expect("AST_BUILDOPT_SUM")
+        .to_owned()
 }
 
 #[test]
@@ -47,11 +66,22 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
         "the install test installs our module"
     );
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let module = repo.join("target/release/libapp_stasis_broadcast.so");
+    let (image, container) = names();
+    // The module of this build: in the target directory this test was built
+    // in (<target>/release/deps/install-…), i.e. for this Asterisk version.
+    let exe = std::env::current_exe().unwrap();
+    let module = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("libapp_stasis_broadcast.so");
     assert!(
         module.is_file(),
-        "build the module first (cargo build --release)"
+        "build the module first (cargo build --release): no {}",
+        module.display()
     );
+    // Only releases with Asterisk's own claim route ship upstream's modules.
+    let ships_upstream = asterisk_has_claim_route();
 
     // The build context: the script, the module, and a module built for another Asterisk.
     let ctx = std::env::temp_dir().join(format!("asb-install-{}", std::process::id()));
@@ -68,19 +98,24 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     }
     std::fs::copy(&module, ctx.join("app_stasis_broadcast.so")).unwrap();
     let mut foreign = std::fs::read(&module).unwrap();
-    let sum = b"1fb7f5c06d7a2052e38d021b3d8ca151";
-    if let Some(i) = foreign.windows(32).position(|w| w == sum) {
-        foreign[i..i + 32].copy_from_slice(b"00000000000000000000000000000000");
-    }
+    let sum = buildopt_sum();
+    let i = foreign
+        .windows(32)
+        .position(|w| w == sum.as_bytes())
+        .expect("the module carries its Asterisk's build options sum");
+    foreign[i..i + 32].copy_from_slice(b"00000000000000000000000000000000");
     std::fs::write(ctx.join("foreign.so"), foreign).unwrap();
     std::fs::write(
         ctx.join("Dockerfile"),
-        "FROM localhost/asb-asterisk:22.10\n\
-         COPY scripts /opt/asb/scripts/\n\
-         COPY rest-api /opt/asb/rest-api/\n\
-         COPY doc /opt/asb/doc/\n\
-         COPY app_stasis_broadcast.so foreign.so /opt/asb/\n\
-         RUN /opt/asb/scripts/install --module /opt/asb/app_stasis_broadcast.so\n",
+        format!(
+            "FROM {}\n\
+             COPY scripts /opt/asb/scripts/\n\
+             COPY rest-api /opt/asb/rest-api/\n\
+             COPY doc /opt/asb/doc/\n\
+             COPY app_stasis_broadcast.so foreign.so /opt/asb/\n\
+             RUN /opt/asb/scripts/install --module /opt/asb/app_stasis_broadcast.so\n",
+            testbed_image()
+        ),
     )
     .unwrap();
     let (ok, out) = engine(&[
@@ -90,16 +125,26 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
         "--network",
         "host",
         "-t",
-        IMAGE,
+        &image,
         ctx.to_str().unwrap(),
     ]);
     std::fs::remove_dir_all(&ctx).ok();
     assert!(ok, "image build with scripts/install failed:\n{out}");
-    assert!(out.contains("keeping the packaged"), "{out}");
-    // Asterisk 22.10's events.json has the claim operation already: left as it is.
-    assert!(out.contains("already has the claim operation"), "{out}");
-    assert!(
+    assert_eq!(
+        out.contains("keeping the packaged"),
+        ships_upstream,
+        "{out}"
+    );
+    // Asterisk's events.json gains the claim operation where it lacks it (before 20.20 / 22.10).
+    let events = if ships_upstream {
+        "already has the claim operation"
+    } else {
+        "added the claim operation, CallBroadcast and CallClaimed"
+    };
+    assert!(out.contains(events), "{out}");
+    assert_eq!(
         out.contains("adding 'noload => res_stasis_broadcast.so'"),
+        ships_upstream,
         "{out}"
     );
     assert!(
@@ -110,8 +155,16 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     );
 
     let _cleanup = Cleanup;
-    engine(&["rm", "-f", CONTAINER]);
-    let (ok, out) = engine(&["run", "-d", "--name", CONTAINER, "--network", "none", IMAGE]);
+    engine(&["rm", "-f", &container]);
+    let (ok, out) = engine(&[
+        "run",
+        "-d",
+        "--name",
+        &container,
+        "--network",
+        "none",
+        &image,
+    ]);
     assert!(ok, "{out}");
 
     // Wait (bounded) for Asterisk to finish booting.
@@ -144,18 +197,22 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
         "our XML documentation is shown:\n{app}"
     );
     let (_, ls) = exec(&["ls", "/usr/lib/x86_64-linux-gnu/asterisk/modules/"]);
-    assert!(
+    assert_eq!(
         ls.contains("app_stasis_broadcast.so.upstream"),
-        "upstream's module kept aside:\n{ls}"
+        ships_upstream,
+        "upstream's module kept aside (where there is one):\n{ls}"
     );
 
-    // Installing again is harmless: the line is there, ours is not moved aside.
+    // Installing again is harmless: ours is not moved aside, and where
+    // upstream's module exists its noload line is there already.
     let (ok, out) = exec(&[
         "/opt/asb/scripts/install",
         "--module",
         "/opt/asb/app_stasis_broadcast.so",
     ]);
-    assert!(ok && out.contains("already has"), "{out}");
+    assert!(ok, "{out}");
+    assert_eq!(out.contains("already has"), ships_upstream, "{out}");
+    assert!(!out.contains("keeping the packaged"), "{out}");
 
     // A module built for other build options is refused, with the reason.
     let (ok, out) = exec(&[
@@ -165,13 +222,24 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
     ]);
     assert!(!ok && out.contains("other build options"), "{out}");
 
-    // --uninstall gives upstream's module back and drops the noload line.
+    // --uninstall removes ours, gives upstream's module (where there is one) and
+    // the original events.json back, and drops the noload line.
     let (ok, out) = exec(&["/opt/asb/scripts/install", "--uninstall"]);
     assert!(ok, "{out}");
     let (_, ls) = exec(&["ls", "/usr/lib/x86_64-linux-gnu/asterisk/modules/"]);
-    assert!(
-        !ls.contains("app_stasis_broadcast.so.upstream") && ls.contains("app_stasis_broadcast.so"),
-        "upstream's module back in place:\n{ls}"
+    assert!(!ls.contains("app_stasis_broadcast.so.upstream"), "{ls}");
+    assert_eq!(
+        ls.contains("app_stasis_broadcast.so"),
+        ships_upstream,
+        "only upstream's module (where there is one) is left:\n{ls}"
+    );
+    let (_, rest) = exec(&["ls", "/usr/share/asterisk/rest-api/"]);
+    assert!(!rest.contains("asb-orig"), "events.json put back:\n{rest}");
+    let (_, events) = exec(&["cat", "/usr/share/asterisk/rest-api/events.json"]);
+    assert_eq!(
+        events.contains("/events/claim"),
+        ships_upstream,
+        "events.json as shipped"
     );
     let (_, conf) = exec(&["cat", "/etc/asterisk/modules.conf"]);
     assert!(

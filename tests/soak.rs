@@ -21,10 +21,8 @@ const SETTLE: Duration = Duration::from_millis(CLAIM_TIMEOUT_MS + 5_000 + 1_000)
 
 /// Asterisk's resident set, in KiB, read from the host's /proc.
 fn asterisk_rss_kib() -> u64 {
-    // The test bed's container: ASB_CONTAINER, as scripts/testbed names it.
-    let container = std::env::var("ASB_CONTAINER").unwrap_or_else(|_| "asb-asterisk".into());
     let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed"))
-        .args(["engine", "inspect", "-f", "{{.State.Pid}}", &container])
+        .args(["engine", "inspect", "-f", "{{.State.Pid}}", &container()])
         .output()
         .expect("inspect the container");
     let pid = String::from_utf8_lossy(&out.stdout).trim().to_owned();

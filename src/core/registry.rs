@@ -10,7 +10,7 @@
 //! - Between `close_waiting` (unload) and `reopen`, no broadcast opens: none
 //!   can start after unload ended the waiting ones and then wait unwoken.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ use super::error::Error;
 
 /// How long after `timeout` a won broadcast keeps answering 409.
 pub const TOMBSTONE_GRACE: Duration = Duration::from_secs(5);
-/// Most tombstones kept; past it the oldest go first.
+/// Most tombstones kept; past it the first to expire go first.
 pub const MAX_TOMBSTONES: usize = 16_384;
 /// Distinct offered sets remembered for sharing (a pool of workers is one set).
 const MAX_SETS: usize = 16;
@@ -32,36 +32,46 @@ struct Tombstone {
     expires: Instant,
 }
 
-/// One allocation per tombstone's channel id, shared by the map and the queue;
-/// the offered set is shared with every other broadcast to the same pool, so a
-/// tombstone costs about a hundred bytes whatever the pool's size.
+/// One allocation per tombstone's channel id, shared by the map and the
+/// expiry index; the offered set is shared with every other broadcast to the
+/// same pool, so a tombstone costs about a hundred bytes whatever the pool's size.
 #[derive(Default)]
 struct Tombstones {
     by_channel: HashMap<Arc<str>, Tombstone>,
-    /// Expiry order; an entry whose `expires` no longer matches the map is stale.
-    order: VecDeque<(Arc<str>, Instant)>,
+    /// By expiry, not by insertion: broadcasts have different timeouts, so a
+    /// long one closed first must not hold back the purge of shorter ones
+    /// closed after it. The sequence number keeps equal instants apart. An
+    /// entry whose expiry no longer matches the map's (the channel was won
+    /// again since) is stale.
+    order: BTreeMap<(Instant, u64), Arc<str>>,
+    seq: u64,
 }
 
 impl Tombstones {
     fn purge(&mut self, now: Instant) {
-        while let Some((id, expires)) = self.order.front() {
+        loop {
             let over = self.order.len() > MAX_TOMBSTONES;
-            if *expires > now && !over {
+            let Some(first) = self.order.first_entry() else {
+                break;
+            };
+            let expires = first.key().0;
+            if expires > now && !over {
                 break;
             }
+            let id = first.remove();
             if self
                 .by_channel
-                .get(&**id)
-                .is_some_and(|t| t.expires == *expires)
+                .get(&*id)
+                .is_some_and(|t| t.expires == expires)
             {
-                self.by_channel.remove(&**id);
+                self.by_channel.remove(&*id);
             }
-            self.order.pop_front();
         }
         // After a burst, give the memory back rather than keep the peak's capacity.
-        if self.order.capacity() > 256 && self.order.len() * 4 < self.order.capacity() {
+        if self.by_channel.capacity() > 256
+            && self.by_channel.len() * 4 < self.by_channel.capacity()
+        {
             self.by_channel.shrink_to(self.by_channel.len() * 2);
-            self.order.shrink_to(self.order.len() * 2);
         }
     }
 
@@ -69,7 +79,8 @@ impl Tombstones {
         let id: Arc<str> = Arc::from(id);
         self.by_channel
             .insert(id.clone(), Tombstone { offered, expires });
-        self.order.push_back((id, expires));
+        self.seq += 1;
+        self.order.insert((expires, self.seq), id);
         self.purge(now);
     }
 

@@ -119,7 +119,44 @@ pub fn testbed(args: &[&str]) -> String {
     stdout
 }
 
-/// Makes sure Asterisk runs in the mode this run targets (once per test binary).
+/// The Asterisk version the test bed runs (`ASB_ASTERISK`, default 22.10.1:
+/// Debian's package; the others are built from release source).
+pub fn asterisk_version() -> String {
+    std::env::var("ASB_ASTERISK").unwrap_or_else(|_| "22.10.1".into())
+}
+
+/// Whether that Asterisk has its own `POST /ari/events/claim` route (20.20+,
+/// 22.10+, 23.4+): there a claim with no StasisBroadcast module loaded gets
+/// 501; elsewhere the route is the module's own and goes away with it.
+pub fn asterisk_has_claim_route() -> bool {
+    let v: Vec<u32> = asterisk_version()
+        .split('.')
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    match (v.first().copied(), v.get(1).copied().unwrap_or(0)) {
+        (Some(20), minor) => minor >= 20,
+        (Some(22), minor) => minor >= 10,
+        (Some(23), minor) => minor >= 4,
+        (Some(major), _) => major > 23,
+        (None, _) => false,
+    }
+}
+
+/// The test bed's image for that version, as `scripts/testbed image` tags it.
+pub fn testbed_image() -> String {
+    match asterisk_version().as_str() {
+        "22.10.1" => "localhost/asb-asterisk:22.10".into(),
+        v => format!("localhost/asb-asterisk:{v}"),
+    }
+}
+
+/// The test bed's container (`ASB_CONTAINER`, default `asb-asterisk`).
+pub fn container() -> String {
+    std::env::var("ASB_CONTAINER").unwrap_or_else(|_| "asb-asterisk".into())
+}
+
+/// Makes sure Asterisk runs in the mode and version this run targets (once
+/// per test binary).
 pub fn asterisk() {
     static READY: OnceLock<()> = OnceLock::new();
     READY.get_or_init(|| {
@@ -128,12 +165,13 @@ pub fn asterisk() {
             Target::Upstream => "upstream",
         };
         let mode = std::fs::read_to_string(cache_dir().join("run/mode")).unwrap_or_default();
+        let version = std::fs::read_to_string(cache_dir().join("run/version")).unwrap_or_default();
         let running = Command::new(repo().join("scripts/testbed"))
             .arg("status")
             .output()
             .map(|o| o.status.success())
             .unwrap_or(false);
-        if !(running && mode.trim() == want && ari_up()) {
+        if !(running && mode.trim() == want && version.trim() == asterisk_version() && ari_up()) {
             match target() {
                 Target::Ours => testbed(&["start"]),
                 Target::Upstream => testbed(&["start", "--upstream"]),

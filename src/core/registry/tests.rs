@@ -208,3 +208,17 @@ fn nothing_opens_between_close_waiting_and_reopen() {
     open(&r, "late", &["x"], t0);
     assert_eq!(r.live_count(), 1);
 }
+
+#[test]
+fn a_long_tombstone_does_not_hold_back_shorter_ones_closed_after_it() {
+    let mut t = Tombstones::default();
+    let t0 = Instant::now();
+    let offered = Arc::new(Offered::new(["a"]));
+    t.insert("long", offered.clone(), t0 + Duration::from_secs(35), t0);
+    t.insert("short", offered, t0 + Duration::from_secs(7), t0);
+    let between = t0 + Duration::from_secs(8);
+    assert!(!t.conflicts("short", "a", between));
+    assert!(t.conflicts("long", "a", between));
+    assert_eq!(t.by_channel.len(), 1, "the expired one is gone");
+    assert_eq!(t.order.len(), 1);
+}
