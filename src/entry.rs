@@ -336,14 +336,18 @@ pub unsafe extern "C" fn asb_channel_gone(channel_id: *const c_char) {
 /// `req` is the shim's request, valid for the call.
 #[no_mangle]
 pub unsafe extern "C" fn asb_http_claim(req: *const sys::sb_http_request) {
-    with_state("claim route", Entry::Api, (), (), |st| {
+    // Counted like every entry, but answered even once the module is unloaded:
+    // Asterisk's HTTP server may hand over a request it found just before the
+    // route was unlinked.
+    let _in = InFlight::enter(Entry::Api);
+    guard("claim route", (), || {
         // SAFETY: the shim passes a valid request (or null, refused here).
         let Some(raw) = (unsafe { req.as_ref() }) else {
             return;
         };
         // SAFETY: every pointer in it is null or valid for this call.
         let req = unsafe { HttpRequest::from_raw(raw) };
-        route::serve(st, &req);
+        route::serve(module::state().as_deref(), &req);
     })
 }
 

@@ -10,9 +10,12 @@
 //! a module unloading at the same time may hold.
 //!
 //! # Invariants
-//! - `ROUTE.linked` is true exactly while the URI handler is linked.
+//! - `ROUTE.linked` is true exactly while the URI handler is linked, and only
+//!   while `ROUTE.running` (between `start` and `stop`).
 //! - `ROUTE.conf` is the `ari.conf` of the last (re)load, shared with the
-//!   requests in progress (each holds its own `Arc`).
+//!   requests in progress (each holds its own `Arc`). `stop` leaves it: a
+//!   request that Asterisk's HTTP server handed over just before the unlink is
+//!   still answered with ARI's users, not refused as if none existed.
 
 use std::sync::Arc;
 
@@ -29,12 +32,18 @@ use crate::module::ModuleState;
 pub const SERVED: bool = cfg!(asb_own_claim_route);
 
 struct Route {
-    conf: Arc<AriConf>,
+    conf: Option<Arc<AriConf>>,
+    running: bool,
     ari_loaded: bool,
     linked: bool,
 }
 
-static ROUTE: Mutex<Option<Route>> = Mutex::new(None);
+static ROUTE: Mutex<Route> = Mutex::new(Route {
+    conf: None,
+    running: false,
+    ari_loaded: false,
+    linked: false,
+});
 
 /// How claims reach the module, for the load notice.
 pub fn describe() -> &'static str {
@@ -52,11 +61,11 @@ pub fn start() {
     if !SERVED {
         return;
     }
-    *ROUTE.lock() = Some(Route {
-        conf: Arc::default(),
-        ari_loaded: host::module_loaded("res_ari.so"),
-        linked: false,
-    });
+    {
+        let mut route = ROUTE.lock();
+        route.running = true;
+        route.ari_loaded = host::module_loaded("res_ari.so");
+    }
     if !host::watch_module_events() {
         warning!(
             "Cannot follow module reloads: a change to ari.conf reaches the claim route only on \
@@ -73,10 +82,11 @@ pub fn stop() {
         return;
     }
     host::unwatch_module_events();
-    if let Some(route) = ROUTE.lock().take() {
-        if route.linked {
-            http::unlink();
-        }
+    let mut route = ROUTE.lock();
+    route.running = false;
+    if route.linked {
+        http::unlink();
+        route.linked = false;
     }
 }
 
@@ -101,10 +111,10 @@ pub fn on_module_event(kind: &str, module: &str) {
 /// Reads `ari.conf` and links or unlinks the route to match; `ari_loaded`
 /// is news of res_ari from the loader.
 fn refresh(ari_loaded: Option<bool>) {
-    let mut guard = ROUTE.lock();
-    let Some(route) = guard.as_mut() else {
+    let mut route = ROUTE.lock();
+    if !route.running {
         return;
-    };
+    }
     if let Some(loaded) = ari_loaded {
         route.ari_loaded = loaded;
     }
@@ -122,7 +132,7 @@ fn refresh(ari_loaded: Option<bool>) {
         }
     };
     let want = route.ari_loaded && conf.enabled;
-    route.conf = Arc::new(conf);
+    route.conf = Some(Arc::new(conf));
     if want && !route.linked {
         route.linked = http::link();
         if !route.linked {
@@ -134,20 +144,17 @@ fn refresh(ari_loaded: Option<bool>) {
     }
 }
 
-/// Answers one request to the route.
-pub fn serve(st: &ModuleState, req: &HttpRequest<'_>) {
-    let conf = ROUTE
-        .lock()
-        .as_ref()
-        .map(|r| r.conf.clone())
-        .unwrap_or_default();
+/// Answers one request to the route; `st` is `None` once the module is
+/// unloaded (a claim then finds no broadcast).
+pub fn serve(st: Option<&ModuleState>, req: &HttpRequest<'_>) {
+    let conf = ROUTE.lock().conf.clone().unwrap_or_default();
     let reply = claim_route::handle(&conf, &req.view(), &Peer { st, req });
     req.reply(&reply, conf.pretty);
 }
 
 /// The host side of one request.
 struct Peer<'a> {
-    st: &'a ModuleState,
+    st: Option<&'a ModuleState>,
     req: &'a HttpRequest<'a>,
 }
 
@@ -159,6 +166,7 @@ impl Host for Peer<'_> {
         self.req.acl_denies(acl)
     }
     fn claim(&self, channel_id: &str, application: &str) -> i32 {
-        api::claim(self.st, channel_id, application)
+        self.st
+            .map_or(-1, |st| api::claim(st, channel_id, application))
     }
 }
