@@ -68,7 +68,7 @@ pub fn report(cfg: &Cfg, res: &Results, info: &Value, total: Duration) {
          a claimed broadcast as a ratio to that floor (the same workload without any broadcast). \
          Ratios, not absolute figures, are what carries over between machines.\n\n\
          - machine: {nproc} cores, kernel {kernel}; {rounds} rounds; whole run {mins:.1} min\n\
-         - ours: `target/release/libapp_stasis_broadcast.so` sha256 {sha}…\n\n\
+         - ours: `{path}` sha256 {sha}…\n\n\
          ## Against the floor\n\n{ratios}\n\
          ## Every workload (ours)\n\n{tab}\n\
          The workloads are those of [BENCHMARKS.md](../BENCHMARKS.md) (see its Method section).\n",
@@ -78,6 +78,9 @@ pub fn report(cfg: &Cfg, res: &Results, info: &Value, total: Duration) {
         kernel = sh("uname -r"),
         rounds = cfg.rounds,
         mins = total.as_secs_f64() / 60.0,
+        path = info["module"]["path"]
+            .as_str()
+            .unwrap_or("target/release/libapp_stasis_broadcast.so"),
         sha = info["module"]["sha256"].as_str().unwrap_or("?"),
     );
     if !res.notes.is_empty() {

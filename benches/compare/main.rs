@@ -53,7 +53,7 @@ use crate::stats::{Mode, Results};
 pub const ONE: &str = "bw-0000";
 
 /// The Asterisk version whose packages carry upstream's module.
-const UPSTREAM_VERSION: &str = "22.10.1";
+pub const UPSTREAM_VERSION: &str = "22.10.1";
 
 /// Ours vs upstream StasisBroadcast() through the test bed (`cargo bench --bench compare -- …`).
 #[derive(Parser)]
@@ -208,10 +208,10 @@ fn main() {
         flags.quick || std::env::var("ASB_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     let rounds = flags.rounds.unwrap_or(if quick { 2 } else { 3 });
     let cfg = Cfg::preset(quick, rounds, no_upstream);
-    let so = repo().join("target/release/libapp_stasis_broadcast.so");
+    let so = store::module_path();
     assert!(
         so.exists(),
-        "{} missing: run `cargo build --release` first",
+        "{} missing: build the module first (`cargo build --release`, with CARGO_TARGET_DIR=target/asterisk-VERSION for another version)",
         so.display()
     );
     let rt = tokio::runtime::Builder::new_multi_thread()

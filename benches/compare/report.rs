@@ -67,7 +67,7 @@ pub fn report(cfg: &Cfg, res: &Results, info: &Value, total: Duration) {
          - machine: {nproc} cores, {cpu_model}, kernel {kernel}{load}\n\
          - Asterisk {ast} (the test bed, `scripts/testbed`); upstream = its packaged `res_stasis_broadcast.so` + \
          `app_stasis_broadcast.so`; ours = app_stasis_broadcast {ver} (release build, \
-         `target/release/libapp_stasis_broadcast.so` sha256 {sha}…, built {built}{stale})\n\
+         `{path}` sha256 {sha}…, built {built}{stale})\n\
          - {rounds} rounds per mode, alternating ours, upstream, ours, upstream…; each round a fresh \
          `scripts/testbed start [--upstream]`; whole run {mins:.1} min{quicknote}\n\n\
          ![ratios](benchmarks/ratios.svg)\n\n\
@@ -141,6 +141,9 @@ pub fn report(cfg: &Cfg, res: &Results, info: &Value, total: Duration) {
         kernel = sh("uname -r"),
         ast = info["asterisk"].as_str().unwrap_or("?"),
         ver = env!("CARGO_PKG_VERSION"),
+        path = info["module"]["path"]
+            .as_str()
+            .unwrap_or("target/release/libapp_stasis_broadcast.so"),
         sha = info["module"]["sha256"].as_str().unwrap_or("?"),
         built = info["module"]["built"].as_str().unwrap_or("?"),
         stale = if info["module"]["stale"] == true {

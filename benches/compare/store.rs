@@ -10,10 +10,27 @@ use crate::repo;
 use crate::report::sh;
 use crate::stats::Results;
 
-/// Which module build "ours" is: sha256 prefix and build time of the .so the test bed mounts, and
+/// The module build the test bed mounts as "ours", by scripts/testbed's rule:
+/// `$CARGO_TARGET_DIR/release/…`, else `target/release/…` for 22.10.1 and
+/// `target/asterisk-VERSION/release/…` for the other versions.
+pub fn module_path() -> std::path::PathBuf {
+    let dir = match (
+        std::env::var_os("CARGO_TARGET_DIR"),
+        std::env::var("ASB_ASTERISK"),
+    ) {
+        (Some(dir), _) => repo().join(dir),
+        (None, Ok(v)) if v != crate::UPSTREAM_VERSION => {
+            repo().join(format!("target/asterisk-{v}"))
+        }
+        (None, _) => repo().join("target"),
+    };
+    dir.join("release/libapp_stasis_broadcast.so")
+}
+
+/// Which module build "ours" is: its path, sha256 prefix and build time, and
 /// whether any source is newer (then the run measured an older build).
 pub fn module_info() -> Value {
-    let so = repo().join("target/release/libapp_stasis_broadcast.so");
+    let so = module_path();
     let mtime = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let built = mtime(&so);
     let mut newest = None;
@@ -30,7 +47,9 @@ pub fn module_info() -> Value {
             newest = newest.max(Some(t));
         }
     }
+    let path = so.strip_prefix(repo()).unwrap_or(&so).display().to_string();
     json!({
+        "path": path,
         "sha256": sh(&format!("sha256sum '{}' | cut -c1-16", so.display())),
         "built": sh(&format!("date -u -r '{}' '+%Y-%m-%d %H:%M:%S UTC'", so.display())),
         "stale": newest > built,
