@@ -211,8 +211,9 @@ fn install_into_an_asterisk_image_as_an_operator_would() {
         "/opt/asb/app_stasis_broadcast.so",
     ]);
     assert!(ok, "{out}");
-    assert_eq!(out.contains("already has"), ships_upstream, "{out}");
+    assert_eq!(out.contains("already has 'noload"), ships_upstream, "{out}");
     assert!(!out.contains("keeping the packaged"), "{out}");
+    assert!(out.contains("already has the claim operation"), "{out}");
 
     // A module built for other build options is refused, with the reason.
     let (ok, out) = exec(&[
