@@ -183,23 +183,41 @@ fn unload_load_storm_with_calls_claims_and_scrapes() {
     }
 
     // The worker: claims about one call in three and sends it straight on.
+    // Once stopped it claims no more, but stays until every call it won has
+    // been sent on: closing its WebSocket earlier would leave a won call in a
+    // Stasis session of a closed application, in the module, until hung up.
     let claimed = Arc::new(AtomicU64::new(0));
     let mut app = App::connect(&pool);
     let mut rng = Rng::new(7);
     let name = pool.clone();
-    workers.push(background(&stop, &claimed, move || {
-        let Some(ev) = app.next(Duration::from_millis(100)) else {
-            return;
-        };
-        let id = ev["channel"]["id"].as_str().unwrap_or_default().to_owned();
-        match ev["type"].as_str() {
-            Some("CallBroadcast") if rng.below(3) == 0 => {
-                claim(&id, &name);
+    let (worker_stop, worker_claimed) = (stop.clone(), claimed.clone());
+    workers.push(thread::spawn(move || {
+        let mut pending = 0u32;
+        let mut stopped_at = None;
+        loop {
+            if worker_stop.load(Ordering::SeqCst) {
+                let since = *stopped_at.get_or_insert_with(Instant::now);
+                if pending == 0 || since.elapsed() > *LIVENESS {
+                    break;
+                }
             }
-            Some("StasisStart") => {
-                ari("POST", &format!("/channels/{id}/continue"), &[], None);
+            let Some(ev) = app.next(Duration::from_millis(100)) else {
+                continue;
+            };
+            let id = ev["channel"]["id"].as_str().unwrap_or_default().to_owned();
+            match ev["type"].as_str() {
+                Some("CallBroadcast") if stopped_at.is_none() && rng.below(3) == 0 => {
+                    if claim(&id, &name) == 204 {
+                        pending += 1;
+                    }
+                    worker_claimed.fetch_add(1, Ordering::Relaxed);
+                }
+                Some("StasisStart") => {
+                    ari("POST", &format!("/channels/{id}/continue"), &[], None);
+                    pending = pending.saturating_sub(1);
+                }
+                _ => {}
             }
-            _ => {}
         }
     }));
 
