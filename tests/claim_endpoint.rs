@@ -16,17 +16,8 @@
 
 mod common;
 
-use std::sync::Mutex;
-use std::time::Instant;
-
 use common::*;
 use serde_json::{json, Value};
-
-/// One test at a time in this file: ARI may be off, or ari.conf edited.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static ONE: Mutex<()> = Mutex::new(());
-    ONE.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// One request to the claim route (`query` already encoded).
 fn request(
@@ -262,18 +253,6 @@ fn with_ari_conf(extra: &str, f: impl FnOnce()) {
     cli("module reload res_ari.so");
     if let Err(e) = result {
         std::panic::resume_unwind(e);
-    }
-}
-
-/// Polls until `check` holds (the module hears of a reload asynchronously).
-fn eventually(what: &str, check: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < *LIVENESS,
-            "{what}: not within {LIVENESS:?}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 

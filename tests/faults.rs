@@ -27,15 +27,6 @@ fn arm(fault: &str) {
     assert_eq!(status(&call), "TIMEOUT");
 }
 
-/// A broadcast claimed by a worker ends in SUCCESS.
-fn works_end_to_end() {
-    let mut w = App::connect(&unique("fault-w"));
-    let call = Call::broadcast(&format!("10000,^{}$", w.name));
-    w.wait_event("CallBroadcast", &call.id);
-    win(&mut w, &call);
-    finish(&call);
-}
-
 /// Runs the test bed with the fault-injection build while alive. One for the
 /// whole binary: a restart would cut the harness's observer off.
 struct FaultBed;
@@ -116,7 +107,7 @@ fn a_call_starting_during_an_unload_is_not_left_inside() {
     assert_eq!(ari("GET", "/asterisk/info", &[], None).status, 200);
     cli("module load app_stasis_broadcast.so");
     assert!(running());
-    works_end_to_end();
+    claimed_end_to_end("fault-w");
 }
 
 /// Issue 13, defect 2: a thread inside the optional API (here a claim that
@@ -133,11 +124,11 @@ fn an_unload_is_refused_while_a_claim_stays_inside() {
     log.wait_line(&["Cannot unload", "optional API"]);
     assert_eq!(claiming.join().expect("claim thread"), 404);
     assert!(running());
-    works_end_to_end();
+    claimed_end_to_end("fault-w");
     assert_eq!(unload(), 204);
     cli("module load app_stasis_broadcast.so");
     assert!(running());
-    works_end_to_end();
+    claimed_end_to_end("fault-w");
 }
 
 /// A hard unload (`-h`) is carried out by Asterisk even when the module
@@ -157,7 +148,7 @@ fn a_refused_hard_unload_leaves_a_module_that_loads_again() {
     cli("module load app_stasis_broadcast.so");
     log.wait_line(&["NOTICE", "app_stasis_broadcast", "loaded again"]);
     assert!(running());
-    works_end_to_end();
+    claimed_end_to_end("fault-w");
 }
 
 /// Every scenario above, one after the other on the fault-injection build.

@@ -9,7 +9,7 @@ mod common;
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -19,12 +19,6 @@ use serde_json::json;
 const MODULE: &str = "app_stasis_broadcast.so";
 
 /// These tests load and unload the module: one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// The module as ARI reports it: (status, use count); "Gone" when Asterisk
 /// no longer knows it (a module that does not stay resident).
 fn module_status() -> (String, i64) {
@@ -105,18 +99,6 @@ fn background(
     })
 }
 
-/// Waits (liveness bound) until `cond` holds.
-fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let until = Instant::now() + *LIVENESS;
-    while !cond() {
-        assert!(
-            Instant::now() < until,
-            "not within the liveness bound: {what}"
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The Asterisk process's memory map: the container's first process is
 /// Asterisk (or valgrind running it, which maps the module the same way).
 fn asterisk_maps() -> String {
@@ -145,11 +127,7 @@ fn the_code_stays_mapped_after_an_unload_and_loads_again() {
     );
     assert_eq!(module_status().0, "Not Running");
     load();
-    let mut w = App::connect(&unique("lc-mapped"));
-    let call = Call::broadcast(&format!("10000,^{}$", w.name));
-    w.wait_event("CallBroadcast", &call.id);
-    win(&mut w, &call);
-    finish(&call);
+    claimed_end_to_end("lc-mapped");
 }
 
 /// The storm: callers keep originating short calls into StasisBroadcast with
@@ -289,9 +267,5 @@ fn unload_load_storm_with_calls_claims_and_scrapes() {
             .as_array()
             .is_some_and(|a| a.is_empty())
     });
-    let mut w = App::connect(&unique("lc-after"));
-    let call = Call::broadcast(&format!("10000,^{}$", w.name));
-    w.wait_event("CallBroadcast", &call.id);
-    win(&mut w, &call);
-    finish(&call);
+    claimed_end_to_end("lc-after");
 }

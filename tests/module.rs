@@ -3,30 +3,12 @@
 
 mod common;
 
-use std::sync::Mutex;
-
 use common::*;
-
-/// These tests load and unload modules: one at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 fn running(module: &str) -> bool {
     cli(&format!("module show like {module}"))
         .lines()
         .any(|l| l.starts_with(module) && l.contains(" Running") && !l.contains("Not Running"))
-}
-
-/// A broadcast claimed by a worker ends in SUCCESS: the module works end to end.
-fn works_end_to_end() {
-    let mut w = App::connect(&unique("mod-w"));
-    let call = Call::broadcast(&format!("10000,^{}$", w.name));
-    w.wait_event("CallBroadcast", &call.id);
-    win(&mut w, &call);
-    finish(&call);
 }
 
 #[test]
@@ -46,7 +28,7 @@ fn loaded_and_running_with_its_application() {
     assert!(!running("res_stasis_broadcast.so"));
     let help = cli("core show application StasisBroadcast");
     assert!(help.contains("first to claim"), "{help}");
-    works_end_to_end();
+    claimed_end_to_end("mod-w");
 }
 
 #[test]
@@ -78,7 +60,7 @@ fn twenty_unload_load_cycles_leave_asterisk_healthy() {
     assert!(cli("core show uptime").contains("System uptime"));
     assert_eq!(ari("GET", "/asterisk/info", &[], None).status, 200);
     assert!(cli("stasis broadcast show").contains("0 live broadcast(s)"));
-    works_end_to_end();
+    claimed_end_to_end("mod-w");
 }
 
 #[test]
@@ -124,7 +106,7 @@ fn declines_beside_upstream_res_stasis_broadcast() {
     assert!(!running("res_stasis_broadcast.so"));
     cli("module load app_stasis_broadcast.so");
     assert!(running("app_stasis_broadcast.so"));
-    works_end_to_end();
+    claimed_end_to_end("mod-w");
 }
 
 #[test]
@@ -176,5 +158,5 @@ fn unload_under_load_is_refused_and_a_forced_unload_gives_the_calls_back() {
 
     cli("module load app_stasis_broadcast.so");
     assert!(running("app_stasis_broadcast.so"));
-    works_end_to_end();
+    claimed_end_to_end("mod-w");
 }

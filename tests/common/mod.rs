@@ -312,3 +312,33 @@ pub fn channel_name(event: &Value) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// One test at a time within a test binary, for tests that load and unload
+/// the module, edit ari.conf or turn ARI off for a moment.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: Mutex<()> = Mutex::new(());
+    ONE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Polls until `cond` holds, within the liveness bound (for what Asterisk or
+/// the module does asynchronously, such as following a reload).
+pub fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let until = Instant::now() + *LIVENESS;
+    while !cond() {
+        assert!(
+            Instant::now() < until,
+            "not within the liveness bound: {what}"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A broadcast claimed by a worker (named `<prefix>-…`) ends in SUCCESS: the
+/// module works end to end.
+pub fn claimed_end_to_end(prefix: &str) {
+    let mut w = App::connect(&unique(prefix));
+    let call = Call::broadcast(&format!("10000,^{}$", w.name));
+    w.wait_event("CallBroadcast", &call.id);
+    win(&mut w, &call);
+    finish(&call);
+}
