@@ -111,13 +111,7 @@ pub fn on_module_event(kind: &str, module: &str) {
 /// Reads `ari.conf` and links or unlinks the route to match; `ari_loaded`
 /// is news of res_ari from the loader.
 fn refresh(ari_loaded: Option<bool>) {
-    let mut route = ROUTE.lock();
-    if !route.running {
-        return;
-    }
-    if let Some(loaded) = ari_loaded {
-        route.ari_loaded = loaded;
-    }
+    // Read before taking the lock: claims in progress need it only briefly.
     let conf = match config::load("ari.conf") {
         Some(cats) => {
             let (conf, warnings) = AriConf::from_categories(&cats);
@@ -131,6 +125,13 @@ fn refresh(ari_loaded: Option<bool>) {
             AriConf::default()
         }
     };
+    let mut route = ROUTE.lock();
+    if !route.running {
+        return;
+    }
+    if let Some(loaded) = ari_loaded {
+        route.ari_loaded = loaded;
+    }
     let want = route.ari_loaded && conf.enabled;
     route.conf = Some(Arc::new(conf));
     if want && !route.linked {
