@@ -323,12 +323,15 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
 /// Polls until `cond` holds, within the liveness bound (for what Asterisk or
 /// the module does asynchronously, such as following a reload).
 pub fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let until = Instant::now() + *LIVENESS;
+    eventually_within(*LIVENESS, what, cond);
+}
+
+/// Polls until `cond` holds, within `bound` (for waits whose length the test
+/// bed sets, such as a tombstone's life).
+pub fn eventually_within(bound: Duration, what: &str, cond: impl Fn() -> bool) {
+    let until = Instant::now() + bound;
     while !cond() {
-        assert!(
-            Instant::now() < until,
-            "not within the liveness bound: {what}"
-        );
+        assert!(Instant::now() < until, "not within {bound:?}: {what}");
         thread::sleep(Duration::from_millis(50));
     }
 }
