@@ -189,6 +189,6 @@ void asb_cli(int fd, int what);
 void asb_http_claim(const struct sb_http_request *req);
 /*! The loader loaded, unloaded or reloaded a module (\a type "Load",
  * "Unload" or "Reload"; \a module as the loader names it, or "All"). */
-void asb_module_event(const char *type, const char *module);
+void asb_module_event(const char *type, const char *module, const char *status);
 
 #endif /* ASB_SHIM_H */

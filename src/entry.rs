@@ -352,12 +352,20 @@ pub unsafe extern "C" fn asb_http_claim(req: *const sys::sb_http_request) {
 }
 
 /// # Safety
-/// Both arguments null or valid C strings.
+/// Every argument null or a valid C string.
 #[no_mangle]
-pub unsafe extern "C" fn asb_module_event(kind: *const c_char, module: *const c_char) {
+pub unsafe extern "C" fn asb_module_event(
+    kind: *const c_char,
+    module: *const c_char,
+    status: *const c_char,
+) {
     with_state("module event", Entry::Api, (), (), |_| {
         // SAFETY: the caller's promise.
-        let (kind, module) = unsafe { (arg(kind), arg(module)) };
-        route::on_module_event(&kind.unwrap_or_default(), &module.unwrap_or_default());
+        let (kind, module, status) = unsafe { (arg(kind), arg(module), arg(status)) };
+        route::on_module_event(
+            &kind.unwrap_or_default(),
+            &module.unwrap_or_default(),
+            &status.unwrap_or_default(),
+        );
     })
 }

@@ -97,13 +97,16 @@ pub fn reload() {
     }
 }
 
-/// The loader loaded, unloaded or reloaded `module` (or "All").
-pub fn on_module_event(kind: &str, module: &str) {
+/// The loader loaded, unloaded or reloaded `module` (or "All"), with the
+/// event's `status`. A load that failed or was declined leaves res_ari as it
+/// was. (The loader is not asked: its lock may be held by an unload of this
+/// module, which waits for this callback.)
+pub fn on_module_event(kind: &str, module: &str, status: &str) {
     let name = module.strip_suffix(".so").unwrap_or(module);
-    match (kind, name) {
-        ("Load", "res_ari") => refresh(Some(true)),
-        ("Unload", "res_ari") => refresh(Some(false)),
-        ("Reload", "res_ari" | "All") => refresh(None),
+    match (kind, name, status) {
+        ("Load", "res_ari", "Success") => refresh(Some(true)),
+        ("Unload", "res_ari", "Success") => refresh(Some(false)),
+        ("Reload", "res_ari" | "All", _) => refresh(None),
         _ => {}
     }
 }

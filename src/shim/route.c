@@ -267,6 +267,7 @@ static void module_event(void *data, struct stasis_subscription *sub, struct sta
 	struct ast_json *json;
 	const char *type;
 	const char *module;
+	const char *status;
 
 	if (stasis_message_type(msg) != ast_manager_get_generic_type()) {
 		return;
@@ -275,8 +276,9 @@ static void module_event(void *data, struct stasis_subscription *sub, struct sta
 	json = payload ? payload->json : NULL;
 	type = ast_json_string_get(ast_json_object_get(json, "type"));
 	module = ast_json_string_get(ast_json_object_get(ast_json_object_get(json, "event"), "Module"));
+	status = ast_json_string_get(ast_json_object_get(ast_json_object_get(json, "event"), "Status"));
 	if (type && module) {
-		asb_module_event(type, module);
+		asb_module_event(type, module, status);
 	}
 }
 
