@@ -10,7 +10,9 @@
 //! - Between `close_waiting` (unload) and `reopen`, no broadcast opens: none
 //!   can start after unload ended the waiting ones and then wait unwoken.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::binary_heap::PeekMut;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -38,12 +40,14 @@ struct Tombstone {
 #[derive(Default)]
 struct Tombstones {
     by_channel: HashMap<Arc<str>, Tombstone>,
-    /// By expiry, not by insertion: broadcasts have different timeouts, so a
-    /// long one closed first must not hold back the purge of shorter ones
-    /// closed after it. The sequence number keeps equal instants apart. An
-    /// entry whose expiry no longer matches the map's (the channel was won
-    /// again since) is stale.
-    order: BTreeMap<(Instant, u64), Arc<str>>,
+    /// Soonest expiry first, not insertion order: broadcasts have different
+    /// timeouts, so a long one closed first must not hold back the purge of
+    /// shorter ones closed after it. The sequence number keeps equal instants
+    /// apart. An entry whose expiry no longer matches the map's (the channel
+    /// was won again since) is stale. A heap is one allocation, which
+    /// `shrink_to` gives back after a burst (a tree's many small nodes stay in
+    /// the allocator's free lists).
+    order: BinaryHeap<Reverse<(Instant, u64, Arc<str>)>>,
     seq: u64,
 }
 
@@ -51,14 +55,13 @@ impl Tombstones {
     fn purge(&mut self, now: Instant) {
         loop {
             let over = self.order.len() > MAX_TOMBSTONES;
-            let Some(first) = self.order.first_entry() else {
+            let Some(first) = self.order.peek_mut() else {
                 break;
             };
-            let expires = first.key().0;
-            if expires > now && !over {
+            if first.0 .0 > now && !over {
                 break;
             }
-            let id = first.remove();
+            let Reverse((expires, _, id)) = PeekMut::pop(first);
             if self
                 .by_channel
                 .get(&*id)
@@ -73,6 +76,9 @@ impl Tombstones {
         {
             self.by_channel.shrink_to(self.by_channel.len() * 2);
         }
+        if self.order.capacity() > 256 && self.order.len() * 4 < self.order.capacity() {
+            self.order.shrink_to(self.order.len() * 2);
+        }
     }
 
     fn insert(&mut self, id: &str, offered: Arc<Offered>, expires: Instant, now: Instant) {
@@ -80,7 +86,7 @@ impl Tombstones {
         self.by_channel
             .insert(id.clone(), Tombstone { offered, expires });
         self.seq += 1;
-        self.order.insert((expires, self.seq), id);
+        self.order.push(Reverse((expires, self.seq, id)));
         self.purge(now);
     }
 
