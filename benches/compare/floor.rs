@@ -7,11 +7,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::config::Cfg;
-use crate::repo;
-use crate::report::sh;
 use crate::stats::{rows, Results, Row};
 use crate::store::stem;
 use crate::table::{f, find};
+use crate::{repo, sh};
 
 /// Ours over the floor for the saturation figures: (what, ours, floor, ratio).
 fn against_floor(rows: &[Row]) -> Vec<(&'static str, f64, f64, f64)> {

@@ -80,6 +80,16 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A shell command's trimmed stdout, empty when it fails: facts about the machine and the
+/// module for the report (a missing one leaves a blank, it does not stop the run).
+pub fn sh(cmd: &str) -> String {
+    Command::new("sh")
+        .args(["-c", cmd])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
 fn testbed(args: &[&str]) -> String {
     let out = Command::new(repo().join("scripts/testbed"))
         .args(args)
@@ -250,7 +260,7 @@ fn main() {
     });
     drop(stop);
     push_load(&mut info);
-    info["date"] = json!(report::sh("date -u '+%Y-%m-%d %H:%M UTC'"));
+    info["date"] = json!(sh("date -u '+%Y-%m-%d %H:%M UTC'"));
     store::save(&cfg, &res, &info, t0.elapsed());
     report::report(&cfg, &res, &info, t0.elapsed());
 }

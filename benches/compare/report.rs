@@ -1,24 +1,15 @@
 //! BENCHMARKS.md: the report of a run.
 
 use std::fmt::Write as _;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::chart::svg;
 use crate::config::Cfg;
-use crate::repo;
 use crate::stats::{rows, Results};
 use crate::table::{f, find, table, targets};
-
-pub fn sh(cmd: &str) -> String {
-    Command::new("sh")
-        .args(["-c", cmd])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
-}
+use crate::{repo, sh};
 
 pub fn report(cfg: &Cfg, res: &Results, info: &Value, total: Duration) {
     if cfg.no_upstream {

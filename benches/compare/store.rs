@@ -6,9 +6,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::config::Cfg;
-use crate::repo;
-use crate::report::sh;
 use crate::stats::Results;
+use crate::{repo, sh};
 
 /// The module build the test bed mounts as "ours", by scripts/testbed's rule:
 /// `$CARGO_TARGET_DIR/release/…`, else `target/release/…` for 22.10.1 and
