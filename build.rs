@@ -18,13 +18,21 @@ use std::env;
 use std::path::{Path, PathBuf};
 
 const MODULE: &str = "app_stasis_broadcast";
+/// The C shim's sources (what each holds: the comment at its top).
+const SHIM_FILES: [&str; 4] = [
+    "src/shim/shim.c",
+    "src/shim/channel.c",
+    "src/shim/cli_metrics.c",
+    "src/shim/route.c",
+];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=ASTERISK_INCLUDE_DIR");
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=include/asb_shim.h");
-    println!("cargo:rerun-if-changed=src/shim/shim.c");
-    println!("cargo:rerun-if-changed=src/shim/route.c");
+    for file in SHIM_FILES {
+        println!("cargo:rerun-if-changed={file}");
+    }
     println!("cargo:rerun-if-env-changed=ASB_CLAIM_ROUTE");
     println!("cargo:rustc-check-cfg=cfg(asb_own_claim_route)");
 
@@ -57,8 +65,7 @@ fn main() {
 
     // The shim.
     let mut cc = cc::Build::new();
-    cc.file("src/shim/shim.c")
-        .file("src/shim/route.c")
+    cc.files(SHIM_FILES)
         .include("include")
         .include(&include)
         .pic(true)

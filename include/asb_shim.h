@@ -3,7 +3,7 @@
  *
  * What only C can express (the module-info block, Asterisk's macros such as
  * ao2_ref/ast_channel_lock/ast_log, variadic JSON packing, casts to
- * ast_optional_fn) lives in src/shim/shim.c, behind these plain functions.
+ * ast_optional_fn) lives in src/shim/*.c, behind these plain functions.
  * Rust sees them through bindgen; the shim sees the Rust entry points
  * declared at the end.
  *

@@ -6,7 +6,7 @@
 //! - `asterisk`: safe RAII types over the few Asterisk APIs used (bindgen).
 //! - `app`, `api`, `cli`, `route`: the application, the optional API, the
 //!   CLI text, and the claim route served where Asterisk has none.
-//! - `entry`: the extern "C" functions the C shim (`src/shim/shim.c`) calls.
+//! - `entry`: the extern "C" functions the C shim (`src/shim/*.c`) calls.
 //! - `fault`: fault injection for tests, only with `--features fault-injection`.
 //!
 //! Everything but `core` is left out of the unit-test build: the test binary
