@@ -3,9 +3,9 @@
  *
  * What only C can express (the module-info block, Asterisk's macros such as
  * ao2_ref/ast_channel_lock/ast_log, variadic JSON packing, casts to
- * ast_optional_fn) lives in src/shim/*.c, behind these plain functions.
- * Rust sees them through bindgen; the shim sees the Rust entry points
- * declared at the end.
+ * ast_optional_fn) lives in the C files of src/shim/, behind these plain
+ * functions. Rust sees them through bindgen; the shim sees the Rust entry
+ * points declared at the end.
  *
  * SPDX-License-Identifier: GPL-2.0-only
  */
