@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use compact_str::CompactString;
 use parking_lot::Mutex;
 
 use super::broadcast::{Broadcast, ClaimOutcome, Offered, Wake};
@@ -34,12 +35,14 @@ struct Tombstone {
     expires: Instant,
 }
 
-/// One allocation per tombstone's channel id, shared by the map and the
-/// expiry index; the offered set is shared with every other broadcast to the
-/// same pool, so a tombstone costs about a hundred bytes whatever the pool's size.
+/// A channel id of up to 24 bytes (Asterisk's own uniqueids, and most chosen
+/// ones) is kept inline in both the map and the expiry index, and the offered
+/// set is shared with every other broadcast to the same pool: a tombstone is
+/// two slots of about a hundred bytes in all, whatever the pool's size, and no
+/// allocation of its own that a burst would leave scattered in the allocator.
 #[derive(Default)]
 struct Tombstones {
-    by_channel: HashMap<Arc<str>, Tombstone>,
+    by_channel: HashMap<CompactString, Tombstone>,
     /// Soonest expiry first, not insertion order: broadcasts have different
     /// timeouts, so a long one closed first must not hold back the purge of
     /// shorter ones closed after it. The sequence number keeps equal instants
@@ -47,7 +50,7 @@ struct Tombstones {
     /// was won again since) is stale. A heap is one allocation, which
     /// `shrink_to` gives back after a burst (a tree's many small nodes stay in
     /// the allocator's free lists).
-    order: BinaryHeap<Reverse<(Instant, u64, Arc<str>)>>,
+    order: BinaryHeap<Reverse<(Instant, u64, CompactString)>>,
     seq: u64,
 }
 
@@ -82,7 +85,7 @@ impl Tombstones {
     }
 
     fn insert(&mut self, id: &str, offered: Arc<Offered>, expires: Instant, now: Instant) {
-        let id: Arc<str> = Arc::from(id);
+        let id = CompactString::from(id);
         self.by_channel
             .insert(id.clone(), Tombstone { offered, expires });
         self.seq += 1;
