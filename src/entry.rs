@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::time::{Duration, Instant};
 
-use crate::asterisk::channel::lossy;
+use crate::asterisk::channel::lossy_opt;
 use crate::asterisk::http::HttpRequest;
 use crate::asterisk::{host, sys, Channel};
 use crate::module::{self, Entry, InFlight, ModuleState};
@@ -51,15 +51,6 @@ fn with_state<T>(
     })
 }
 
-/// A C string argument as an owned Rust string (`None` for null).
-///
-/// # Safety
-/// `p` is null or a valid NUL-terminated string.
-unsafe fn arg(p: *const c_char) -> Option<String> {
-    // SAFETY: caller's promise.
-    (!p.is_null()).then(|| unsafe { lossy(p) })
-}
-
 /// Every way into the module, open: at load, and again when an unload is
 /// refused after `stop_entries`. Returns whether metrics are exported
 /// (res_prometheus is optional).
@@ -75,8 +66,8 @@ fn start_entries() -> Result<bool, crate::core::Error> {
 
 /// Stops every new entry into the module: the application first (a call that
 /// starts it from now on is offered to nobody), then the optional API, the
-/// CLI and the metrics (each unregistration waits for a command or scrape in
-/// progress). A new kind of entry is withdrawn here too.
+/// claim route (where the module serves it), the CLI and the metrics (each
+/// unregistration waits for a request, command or scrape in progress). A new kind of entry is withdrawn here too.
 ///
 /// The application itself stays registered: Asterisk's PBX uses an
 /// application's record after releasing the lock that `ast_unregister_application`
@@ -208,7 +199,7 @@ pub unsafe extern "C" fn asb_exec(chan: *mut sys::ast_channel, data: *const c_ch
         match module::state().filter(|_| module::accepting()) {
             Some(st) => {
                 // SAFETY: null or a valid C string (Asterisk's promise).
-                let data = unsafe { arg(data) }.unwrap_or_default();
+                let data = unsafe { lossy_opt(data) }.unwrap_or_default();
                 app::exec(&st, &chan, &data)
             }
             None => app::exec_unloaded(&chan),
@@ -232,7 +223,7 @@ pub unsafe extern "C" fn asb_api_broadcast_channel(
             return -1;
         };
         // SAFETY: the caller's promise.
-        let filter = unsafe { arg(app_filter) };
+        let filter = unsafe { lossy_opt(app_filter) };
         api::broadcast_channel(st, &chan, timeout_ms, filter, flags)
     })
 }
@@ -246,7 +237,7 @@ pub unsafe extern "C" fn asb_api_claim_channel(
 ) -> c_int {
     with_state("stasis_app_claim_channel", Entry::Api, -1, -1, |st| {
         // SAFETY: the caller's promise.
-        let (id, app) = unsafe { (arg(channel_id), arg(app_name)) };
+        let (id, app) = unsafe { (lossy_opt(channel_id), lossy_opt(app_name)) };
         api::claim(st, &id.unwrap_or_default(), &app.unwrap_or_default())
     })
 }
@@ -262,7 +253,7 @@ pub unsafe extern "C" fn asb_api_broadcast_winner(channel_id: *const c_char) -> 
         ptr::null_mut(),
         |st| {
             // SAFETY: the caller's promise.
-            let id = unsafe { arg(channel_id) }.unwrap_or_default();
+            let id = unsafe { lossy_opt(channel_id) }.unwrap_or_default();
             match api::winner(st, &id) {
                 Some(w) => host::host_strdup(&w),
                 None => ptr::null_mut(),
@@ -293,7 +284,7 @@ pub unsafe extern "C" fn asb_api_broadcast_wait(
 pub unsafe extern "C" fn asb_api_broadcast_cleanup(channel_id: *const c_char) {
     with_state("stasis_app_broadcast_cleanup", Entry::Api, (), (), |st| {
         // SAFETY: the caller's promise.
-        let id = unsafe { arg(channel_id) }.unwrap_or_default();
+        let id = unsafe { lossy_opt(channel_id) }.unwrap_or_default();
         api::cleanup(st, &id);
     })
 }
@@ -327,7 +318,7 @@ pub unsafe extern "C" fn asb_metrics(output: *mut std::os::raw::c_void) {
 pub unsafe extern "C" fn asb_channel_gone(channel_id: *const c_char) {
     with_state("channel destruction", Entry::Callback, (), (), |st| {
         // SAFETY: the caller's promise.
-        let id = unsafe { arg(channel_id) }.unwrap_or_default();
+        let id = unsafe { lossy_opt(channel_id) }.unwrap_or_default();
         api::cleanup(st, &id);
     })
 }
@@ -361,7 +352,8 @@ pub unsafe extern "C" fn asb_module_event(
 ) {
     with_state("module event", Entry::Api, (), (), |_| {
         // SAFETY: the caller's promise.
-        let (kind, module, status) = unsafe { (arg(kind), arg(module), arg(status)) };
+        let (kind, module, status) =
+            unsafe { (lossy_opt(kind), lossy_opt(module), lossy_opt(status)) };
         route::on_module_event(
             &kind.unwrap_or_default(),
             &module.unwrap_or_default(),

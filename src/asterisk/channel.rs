@@ -170,6 +170,15 @@ impl Channel<'_> {
     }
 }
 
+/// Copies a C string that may not be UTF-8; `None` for null.
+///
+/// # Safety
+/// `p` is null or a valid NUL-terminated string.
+pub unsafe fn lossy_opt(p: *const std::os::raw::c_char) -> Option<String> {
+    // SAFETY: the caller's promise.
+    (!p.is_null()).then(|| unsafe { lossy(p) })
+}
+
 /// Copies a C string that may be null or not UTF-8.
 ///
 /// # Safety

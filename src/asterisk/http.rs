@@ -4,7 +4,7 @@
 use std::ffi::CString;
 use std::os::raw::c_char;
 
-use super::channel::lossy;
+use super::channel::{lossy, lossy_opt};
 use super::log::c_string;
 use super::sys;
 use crate::core::claim_route::{BodyError, Method, Reply, Request};
@@ -25,15 +25,6 @@ pub struct HttpRequest<'a> {
     body_application: Option<Option<String>>,
 }
 
-/// A C string as an owned string, `None` for null.
-///
-/// # Safety
-/// `p` is null or a valid NUL-terminated string.
-unsafe fn opt(p: *const c_char) -> Option<String> {
-    // SAFETY: the caller's promise.
-    (!p.is_null()).then(|| unsafe { lossy(p) })
-}
-
 impl<'a> HttpRequest<'a> {
     /// # Safety
     /// `raw` is the request the shim passed to `asb_http_claim`, with every
@@ -50,21 +41,21 @@ impl<'a> HttpRequest<'a> {
                 }
             })
             .collect();
-        // SAFETY (for each `opt` below): null or valid C strings (shim's promise).
-        let field = |has: i32, p| (has != 0).then(|| unsafe { opt(p) });
+        // SAFETY (for each string below): null or valid C strings (the shim's promise).
+        let field = |has: i32, p| (has != 0).then(|| unsafe { lossy_opt(p) });
         HttpRequest {
             raw,
             params,
             // SAFETY: as above.
-            basic: unsafe { opt(raw.basic_user) }
+            basic: unsafe { lossy_opt(raw.basic_user) }
                 // SAFETY: as above.
-                .map(|u| (u, unsafe { opt(raw.basic_password) }.unwrap_or_default())),
+                .map(|u| (u, unsafe { lossy(raw.basic_password) })),
             // SAFETY: as above.
-            origin: unsafe { opt(raw.origin) },
+            origin: unsafe { lossy_opt(raw.origin) },
             // SAFETY: as above.
-            request_method: unsafe { opt(raw.request_method) },
+            request_method: unsafe { lossy_opt(raw.request_method) },
             // SAFETY: as above.
-            request_headers: unsafe { opt(raw.request_headers) },
+            request_headers: unsafe { lossy_opt(raw.request_headers) },
             body_channel_id: field(raw.has_body_channel_id, raw.body_channel_id),
             body_application: field(raw.has_body_application, raw.body_application),
         }

@@ -17,6 +17,8 @@
 
 use std::collections::HashMap;
 
+use super::args::is_true;
+
 /// ARI's default realm in the `WWW-Authenticate` challenge.
 pub const DEFAULT_REALM: &str = "Asterisk REST Interface";
 /// ARI keeps passwords and the realm in 256-byte C arrays.
@@ -69,14 +71,6 @@ pub struct Category {
     pub vars: Vec<(String, String)>,
 }
 
-/// Asterisk's `ast_true`: yes, true, y, t, 1, on (any case).
-pub fn ast_true(v: &str) -> bool {
-    matches!(
-        v.trim().to_ascii_lowercase().as_str(),
-        "yes" | "true" | "y" | "t" | "1" | "on"
-    )
-}
-
 fn cut(s: &str) -> String {
     if s.len() <= FIELD_MAX {
         return s.to_owned();
@@ -116,8 +110,8 @@ impl AriConf {
     fn apply_general(&mut self, cat: &Category) {
         for (k, v) in &cat.vars {
             match k.to_ascii_lowercase().as_str() {
-                "enabled" => self.enabled = ast_true(v),
-                "pretty" => self.pretty = ast_true(v),
+                "enabled" => self.enabled = is_true(v.trim()),
+                "pretty" => self.pretty = is_true(v.trim()),
                 "auth_realm" => self.auth_realm = cut(v),
                 "allowed_origins" => self.allowed_origins = v.clone(),
                 _ => {}
@@ -143,7 +137,7 @@ fn user_from(cat: &Category) -> Result<AriUser, String> {
     for (k, v) in &cat.vars {
         match k.to_ascii_lowercase().as_str() {
             "password" => user.password = cut(v),
-            "read_only" => user.read_only = ast_true(v),
+            "read_only" => user.read_only = is_true(v.trim()),
             "password_format" => {
                 user.format = match v.to_ascii_lowercase().as_str() {
                     "plain" => PasswordFormat::Plain,
