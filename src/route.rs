@@ -97,16 +97,17 @@ pub fn reload() {
     }
 }
 
-/// The loader loaded, unloaded or reloaded `module` (or "All"), with the
-/// event's `status`. A load that failed or was declined leaves res_ari as it
-/// was. (The loader is not asked: its lock may be held by an unload of this
-/// module, which waits for this callback.)
+/// The loader loaded, unloaded or reloaded `module`, with the event's
+/// `status`. A load that failed or was declined leaves res_ari as it was.
+/// (The loader is not asked: its lock may be held by an unload of this
+/// module, which waits for this callback.) A reload of every module ("All")
+/// has already reached this module's own reload, which read ari.conf.
 pub fn on_module_event(kind: &str, module: &str, status: &str) {
     let name = module.strip_suffix(".so").unwrap_or(module);
     match (kind, name, status) {
         ("Load", "res_ari", "Success") => refresh(Some(true)),
         ("Unload", "res_ari", "Success") => refresh(Some(false)),
-        ("Reload", "res_ari" | "All", _) => refresh(None),
+        ("Reload", "res_ari", _) => refresh(None),
         _ => {}
     }
 }

@@ -1,5 +1,6 @@
 //! The module's registrations with Asterisk: the application, the optional
-//! API, the CLI, and the questions asked before loading.
+//! API, the CLI, the metrics, the loader's module events, pinning the module
+//! in memory, and the questions asked before loading.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

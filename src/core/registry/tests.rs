@@ -138,7 +138,7 @@ fn tombstones_are_bounded() {
 }
 
 /// A loser's claim that lands while the winner's broadcast is being closed
-/// (between taking it out of the live map and leaving its tombstone) is
+/// (between leaving its tombstone and taking it out of the live map) is
 /// still a 409, never a 404.
 #[test]
 fn a_loser_claiming_mid_close_gets_409() {
