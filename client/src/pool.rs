@@ -53,8 +53,6 @@ pub struct PoolState {
     pub won_on: Vec<AtomicU64>,
     /// Per node: how many times a worker lost its WebSocket to it.
     pub gone_on: Vec<AtomicU64>,
-    /// Per node: how many times a worker reopened it.
-    pub back_on: Vec<AtomicU64>,
     /// Claim round trips, microseconds (claims that got an answer).
     pub round_trips: Mutex<Vec<u64>>,
     problems: Mutex<Vec<String>>,
@@ -127,7 +125,6 @@ impl Pool {
                 .collect(),
             won_on: per_node(),
             gone_on: per_node(),
-            back_on: per_node(),
             round_trips: Mutex::new(Vec::new()),
             problems: Mutex::new(Vec::new()),
             in_flight: AtomicU64::new(0),
@@ -183,10 +180,8 @@ async fn work(
         while tasks.try_join_next().is_some() {}
         let (node, event) = match incoming {
             None => break,
-            Some(Incoming::Back { node }) => {
-                state.back_on[node].fetch_add(1, Relaxed);
-                continue;
-            }
+            // The worker reopened it: nothing to count (a loss was counted when it went).
+            Some(Incoming::Back { .. }) => continue,
             Some(Incoming::Gone { node, why }) => {
                 state.gone_on[node].fetch_add(1, Relaxed);
                 let label = worker.node(node).node().label();
@@ -195,47 +190,49 @@ async fn work(
             }
             Some(Incoming::Event { node, event }) => (node, event),
         };
-        let id = event.channel_id().to_owned();
-        if !ours(&id) {
+        // Only offers and won calls are acted on: other events cost no copies.
+        let offer = match event.kind() {
+            "CallBroadcast" => true,
+            "StasisStart" => false,
+            _ => continue,
+        };
+        if !ours(event.channel_id()) {
             continue;
         }
-        let (ari, app, state) = (
+        let (id, ari, app, state) = (
+            event.channel_id().to_owned(),
             worker.node(node).clone(),
             worker.name().to_owned(),
             state.clone(),
         );
-        match event.kind() {
-            "CallBroadcast" => {
-                state.workers[index].1.offered.fetch_add(1, Relaxed);
-                let think = fastrand::u64(0..=policy.think_max.as_micros() as u64);
-                state.in_flight.fetch_add(1, Relaxed);
-                tasks.spawn(async move {
-                    // Not cut short by `stop`: every offer gets its claim, and late losers'
-                    // answers are part of what a pool sees.
-                    tokio::time::sleep(Duration::from_micros(think)).await;
-                    claim(&ari, &app, &id, node, index, &state).await;
-                    state.in_flight.fetch_sub(1, Relaxed);
-                });
-            }
-            "StasisStart" => {
-                let mut stop = stop.clone();
-                state.in_flight.fetch_add(1, Relaxed);
-                tasks.spawn(async move {
-                    let held = tokio::select! {
-                        _ = tokio::time::sleep(policy.hold) => true,
-                        _ = stop.changed() => false,
-                    };
-                    if held {
-                        match ari.continue_in_dialplan(&id).await {
-                            Ok(204) => {}
-                            Ok(s) => state.problem(format!("{app}: continue {id}: HTTP {s}")),
-                            Err(e) => state.problem(format!("{app}: {e}")),
-                        }
+        if offer {
+            state.workers[index].1.offered.fetch_add(1, Relaxed);
+            let think = fastrand::u64(0..=policy.think_max.as_micros() as u64);
+            state.in_flight.fetch_add(1, Relaxed);
+            tasks.spawn(async move {
+                // Not cut short by `stop`: every offer gets its claim, and late losers'
+                // answers are part of what a pool sees.
+                tokio::time::sleep(Duration::from_micros(think)).await;
+                claim(&ari, &app, &id, node, index, &state).await;
+                state.in_flight.fetch_sub(1, Relaxed);
+            });
+        } else {
+            let mut stop = stop.clone();
+            state.in_flight.fetch_add(1, Relaxed);
+            tasks.spawn(async move {
+                let held = tokio::select! {
+                    _ = tokio::time::sleep(policy.hold) => true,
+                    _ = stop.changed() => false,
+                };
+                if held {
+                    match ari.continue_in_dialplan(&id).await {
+                        Ok(204) => {}
+                        Ok(s) => state.problem(format!("{app}: continue {id}: HTTP {s}")),
+                        Err(e) => state.problem(format!("{app}: {e}")),
                     }
-                    state.in_flight.fetch_sub(1, Relaxed);
-                });
-            }
-            _ => {}
+                }
+                state.in_flight.fetch_sub(1, Relaxed);
+            });
         }
     }
     while tasks.join_next().await.is_some() {}

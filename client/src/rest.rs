@@ -15,7 +15,7 @@ pub struct Reply {
 }
 
 /// The REST client of one node. Requests share a pool of keep-alive connections, so a claim's
-/// round trip measures the claim, not a TCP handshake. Cheap to clone (the pool is shared).
+/// round trip measures the claim, not a TCP handshake. Clones share that pool.
 #[derive(Clone)]
 pub struct Ari {
     node: Node,

@@ -137,17 +137,21 @@ pub async fn drive(run: &Run, observer: &mut Worker, pool: &PoolState) -> Outcom
                 out.nodes[node].unfinished += 1;
             }
         }
-        for ((node, id), since) in outstanding.clone() {
-            if since.elapsed() >= liveness {
-                // Given up on: hang it up now, so that it no longer takes a worker or a slot.
-                outstanding.remove(&(node, id.clone()));
-                out.nodes[node].unfinished += 1;
-                pool.problem(format!(
-                    "{id}: no STASISSTATUS within {liveness:?}, hung up"
-                ));
-                for half in [id.as_str(), id.trim_end_matches(";2")] {
-                    let _ = nodes[node].hangup(half).await;
-                }
+        let given_up: Vec<_> = outstanding
+            .iter()
+            .filter(|(_, since)| since.elapsed() >= liveness)
+            .map(|(call, _)| call.clone())
+            .collect();
+        for call in given_up {
+            // Given up on: hang it up now, so that it no longer takes a worker or a slot.
+            outstanding.remove(&call);
+            let (node, id) = call;
+            out.nodes[node].unfinished += 1;
+            pool.problem(format!(
+                "{id}: no STASISSTATUS within {liveness:?}, hung up"
+            ));
+            for half in [id.as_str(), id.trim_end_matches(";2")] {
+                let _ = nodes[node].hangup(half).await;
             }
         }
         let every = Duration::from_millis(if run.tty { 100 } else { 1000 });
