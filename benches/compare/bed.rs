@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ari_worker::{Ari, Events, Method, Originate};
+use ari_worker::{Ari, Events, Originate};
 use serde_json::{json, Value};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
@@ -152,18 +152,6 @@ impl Bed {
     pub async fn cont(&self, id: &str) -> u16 {
         let answer = self.ari.continue_in_dialplan(&format!("{id};2")).await;
         Bed::status("continue", answer)
-    }
-
-    /// Asterisk's version, from `GET /asterisk/info`.
-    pub async fn version(&self) -> Value {
-        match self
-            .ari
-            .request(Method::GET, &["asterisk", "info"], &[], None)
-            .await
-        {
-            Ok(r) => r.body["system"]["version"].clone(),
-            Err(_) => Value::Null,
-        }
     }
 }
 

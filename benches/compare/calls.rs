@@ -45,9 +45,8 @@ impl Round<'_> {
         (first, last)
     }
 
-    /// A call claimed by `bw-0000` at once and sent on; returns the claim round trip
-    /// (CallBroadcast received -> 204 -> StasisStart received), ms. `floor`: plain Stasis().
-    /// A claimed (or floor) call; returns its duration, originate sent -> returned, ms.
+    /// A call claimed by `bw-0000` at once and sent on (`floor`: plain Stasis()); returns its
+    /// duration, originate sent -> returned, ms.
     pub async fn claimed_call(&self, floor: bool) -> Option<f64> {
         let t = Instant::now();
         self.claimed_call_phases(floor)

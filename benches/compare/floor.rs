@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::config::Cfg;
 use crate::stats::{rows, Results, Row};
 use crate::store::stem;
-use crate::table::{f, find};
+use crate::table::{f, find, notes};
 use crate::{repo, sh};
 
 /// Ours over the floor for the saturation figures: (what, ours, floor, ratio).
@@ -83,10 +83,8 @@ pub fn report(cfg: &Cfg, res: &Results, info: &Value, total: Duration) {
         sha = info["module"]["sha256"].as_str().unwrap_or("?"),
     );
     if !res.notes.is_empty() {
-        md.push_str("\n## Notes from the run\n\n");
-        for n in &res.notes {
-            let _ = writeln!(md, "- {n}");
-        }
+        md.push('\n');
+        md.push_str(&notes(&res.notes));
     }
     let path = repo().join(format!("benchmarks/{}.md", stem(cfg)));
     std::fs::create_dir_all(repo().join("benchmarks")).ok();

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::chart::svg;
 use crate::config::Cfg;
 use crate::stats::{rows, Results};
-use crate::table::{f, find, table, targets};
+use crate::table::{f, find, notes, table, targets};
 use crate::{repo, sh};
 
 pub fn report(cfg: &Cfg, res: &Results, info: &Value, total: Duration) {
@@ -156,12 +156,7 @@ pub fn report(cfg: &Cfg, res: &Results, info: &Value, total: Duration) {
         fan = cfg.fanout,
         offer = cfg.offer,
     );
-    if !res.notes.is_empty() {
-        md.push_str("## Notes from the run\n\n");
-        for n in &res.notes {
-            let _ = writeln!(md, "- {n}");
-        }
-    }
+    md.push_str(&notes(&res.notes));
     std::fs::create_dir_all(repo().join("benchmarks")).ok();
     std::fs::write(repo().join("benchmarks/ratios.svg"), svg(&rows)).expect("write svg");
     std::fs::write(repo().join("BENCHMARKS.md"), md).expect("write BENCHMARKS.md");

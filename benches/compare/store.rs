@@ -56,10 +56,10 @@ pub fn module_info() -> Value {
 }
 
 /// The name of the results file: `results` (ours vs upstream), or `asterisk-<version>` for a
-/// run without upstream (`ASB_ASTERISK`, default 22.10.1).
+/// run without upstream (`ASB_ASTERISK`, default `UPSTREAM_VERSION`).
 pub fn stem(cfg: &Cfg) -> String {
     if cfg.no_upstream {
-        let v = std::env::var("ASB_ASTERISK").unwrap_or_else(|_| "22.10.1".into());
+        let v = std::env::var("ASB_ASTERISK").unwrap_or_else(|_| crate::UPSTREAM_VERSION.into());
         format!("asterisk-{v}")
     } else {
         "results".into()
@@ -79,7 +79,6 @@ pub fn save(cfg: &Cfg, res: &Results, info: &Value, total: Duration) {
         "rounds": cfg.rounds,
         "info": info,
         "total_secs": total.as_secs_f64(),
-        "date": sh("date -u '+%Y-%m-%d %H:%M UTC'"),
         "order": res.order,
         "samples": samples,
         "cpu": res.cpu.iter().map(|(l, me, ast)| json!([l, me, ast])).collect::<Vec<_>>(),
@@ -129,8 +128,7 @@ pub fn load(path: &Path) -> (Cfg, Results, Value, Duration) {
             c[2].as_f64().unwrap_or(0.0),
         ));
     }
-    let mut info = v["info"].clone();
-    info["date"] = v["date"].clone();
+    let info = v["info"].clone();
     let total = Duration::from_secs_f64(v["total_secs"].as_f64().unwrap_or(0.0));
     (cfg, res, info, total)
 }

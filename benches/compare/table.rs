@@ -5,6 +5,18 @@ use std::fmt::Write as _;
 use crate::config::Cfg;
 use crate::stats::Row;
 
+/// The run's notes as a Markdown section (nothing when there are none).
+pub fn notes(notes: &[String]) -> String {
+    let mut md = String::new();
+    if !notes.is_empty() {
+        md.push_str("## Notes from the run\n\n");
+        for n in notes {
+            let _ = writeln!(md, "- {n}");
+        }
+    }
+    md
+}
+
 pub fn f(v: f64) -> String {
     if v.is_nan() {
         "—".into()
