@@ -65,16 +65,21 @@ fn twenty_unload_load_cycles_leave_asterisk_healthy() {
 
 #[test]
 fn declines_beside_upstream_res_stasis_broadcast() {
-    if !asterisk_has_claim_route() {
-        // Nothing to decline beside: upstream's modules came with the route.
-        eprintln!(
-            "skipped: Asterisk {} ships no res_stasis_broadcast.so",
-            asterisk_version()
-        );
-        return;
-    }
     let _s = serial();
     asterisk();
+    if !asterisk_has_claim_route() {
+        // Upstream's modules came with the route: this release has none to
+        // load beside ours, and trying leaves ours running and claiming.
+        cli("module load res_stasis_broadcast.so");
+        assert!(
+            !running("res_stasis_broadcast.so"),
+            "Asterisk {} should ship no res_stasis_broadcast.so",
+            asterisk_version()
+        );
+        assert!(running("app_stasis_broadcast.so"));
+        claimed_end_to_end("mod-w");
+        return;
+    }
     cli("module unload app_stasis_broadcast.so");
     assert!(!running("app_stasis_broadcast.so"));
     cli("module load res_stasis_broadcast.so");
