@@ -33,12 +33,14 @@ struct Calls {
     ended: [HashMap<String, u32>; 2],
     originated: [u32; 2],
     gone: [bool; 2],
+    /// Node B is being stopped: from now on it may refuse calls.
+    b_stopping: bool,
     /// Outstanding on a node when it went away.
     with_node: [u32; 2],
 }
 
 impl Calls {
-    /// Whether the call was originated (only node B, being stopped, may refuse).
+    /// Whether the call was originated (only node B, once being stopped, may refuse).
     async fn originate(&mut self, node: usize) -> bool {
         let far = format!("{}{}", self.prefix, self.next);
         self.next += 1;
@@ -58,11 +60,11 @@ impl Calls {
                 self.originated[node] += 1;
                 true
             }
-            _ if node == B => {
+            _ if node == B && self.b_stopping => {
                 self.outstanding.remove(&(node, format!("{far};2")));
                 false
             }
-            other => panic!("originate on node A: {other:?}"),
+            other => panic!("originate on node {node}: {other:?}"),
         }
     }
 
@@ -136,6 +138,7 @@ fn one_pool_serves_two_nodes_and_goes_on_when_one_stops() {
             ended: [HashMap::new(), HashMap::new()],
             originated: [0, 0],
             gone: [false, false],
+            b_stopping: false,
             with_node: [0, 0],
         };
 
@@ -175,6 +178,7 @@ fn one_pool_serves_two_nodes_and_goes_on_when_one_stops() {
                 }
             }
             if stopping.is_none() && calls.succeeded(B) >= b_before + 5 {
+                calls.b_stopping = true;
                 stopping = Some(tokio::task::spawn_blocking(second.stopper()));
             }
             if calls.outstanding.is_empty() && a_after_gone.is_some() {
@@ -182,7 +186,10 @@ fn one_pool_serves_two_nodes_and_goes_on_when_one_stops() {
             }
             calls.step().await;
         }
-        stopping.unwrap().await.unwrap();
+        stopping
+            .expect("node B went away before it was stopped")
+            .await
+            .unwrap();
 
         let a_total = calls.originated[A];
         assert_eq!(calls.succeeded(A), a_total, "every call on node A ends SUCCESS: {:?}", calls.ended[A]);
