@@ -52,18 +52,13 @@ pub fn http_host() -> &'static str {
     })
 }
 
-/// ARI's base URL on the test bed (`http://127.0.0.1:8088/ari` by default).
-pub fn ari_url() -> String {
-    node().base().to_string()
-}
-
 /// The test bed as an ARI node (the ari-worker client's): URLs and credentials.
 pub fn node() -> &'static Node {
     static NODE: OnceLock<Node> = OnceLock::new();
     NODE.get_or_init(|| Node::new(&format!("http://{}/ari", http_host()), USER, PASS).unwrap())
 }
 
-/// `ari_url()` with the credentials in it: ureq sends them as Basic authentication.
+/// The test bed's ARI URL with the credentials in it: ureq sends them as Basic authentication.
 pub(crate) fn authed(path_and_query: &str) -> String {
     format!("{}{path_and_query}", node().url_with_credentials(&[]))
 }
@@ -92,6 +87,24 @@ pub fn target() -> Target {
     }
 }
 
+impl Target {
+    /// The test bed's mode for it (scripts/testbed's run/mode).
+    pub fn mode(self) -> &'static str {
+        match self {
+            Target::Ours => "ours",
+            Target::Upstream => "upstream",
+        }
+    }
+
+    /// `scripts/testbed start` for it.
+    pub fn start_args(self) -> &'static [&'static str] {
+        match self {
+            Target::Ours => &["start"],
+            Target::Upstream => &["start", "--upstream"],
+        }
+    }
+}
+
 /// The repository's root.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -106,14 +119,26 @@ pub fn cache_dir() -> PathBuf {
 
 /// Runs scripts/testbed with arguments; panics with its output on failure.
 pub fn testbed(args: &[&str]) -> String {
-    let out = Command::new(repo().join("scripts/testbed"))
-        .args(args)
+    testbed_env(&[], args)
+}
+
+/// scripts/testbed as a command, with `env` set (e.g. another node's port,
+/// container and cache).
+pub fn testbed_command(env: &[(&str, String)], args: &[&str]) -> Command {
+    let mut cmd = Command::new(repo().join("scripts/testbed"));
+    cmd.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+    cmd
+}
+
+/// Runs scripts/testbed with `env` set; panics with its output on failure.
+pub fn testbed_env(env: &[(&str, String)], args: &[&str]) -> String {
+    let out = testbed_command(env, args)
         .output()
         .expect("run scripts/testbed");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
-        "scripts/testbed {args:?} failed:\n{stdout}\n{}",
+        "scripts/testbed {args:?} (env {env:?}) failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
@@ -160,10 +185,7 @@ pub fn container() -> String {
 pub fn asterisk() {
     static READY: OnceLock<()> = OnceLock::new();
     READY.get_or_init(|| {
-        let want = match target() {
-            Target::Ours => "ours",
-            Target::Upstream => "upstream",
-        };
+        let want = target().mode();
         let mode = std::fs::read_to_string(cache_dir().join("run/mode")).unwrap_or_default();
         let version = std::fs::read_to_string(cache_dir().join("run/version")).unwrap_or_default();
         let running = Command::new(repo().join("scripts/testbed"))
@@ -172,10 +194,7 @@ pub fn asterisk() {
             .map(|o| o.status.success())
             .unwrap_or(false);
         if !(running && mode.trim() == want && version.trim() == asterisk_version() && ari_up()) {
-            match target() {
-                Target::Ours => testbed(&["start"]),
-                Target::Upstream => testbed(&["start", "--upstream"]),
-            };
+            testbed(target().start_args());
         }
     });
 }
@@ -199,12 +218,15 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// The longest any one HTTP request of the harness may take.
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(60);
+
 pub(crate) fn agent() -> ureq::Agent {
     static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
     AGENT
         .get_or_init(|| {
             ureq::AgentBuilder::new()
-                .timeout(Duration::from_secs(60))
+                .timeout(TIMEOUT)
                 .max_idle_connections_per_host(64)
                 .build()
         })

@@ -28,10 +28,7 @@ impl SecondNode {
         ];
         let node = Node::new(&format!("http://127.0.0.1:{port}/ari"), USER, PASS).unwrap();
         let second = SecondNode { env, node };
-        match target() {
-            Target::Ours => second.testbed(&["start"]),
-            Target::Upstream => second.testbed(&["start", "--upstream"]),
-        };
+        second.testbed(target().start_args());
         second
     }
 
@@ -41,38 +38,20 @@ impl SecondNode {
 
     /// Runs scripts/testbed for this node; panics with its output on failure.
     pub fn testbed(&self, args: &[&str]) -> String {
-        run(&self.env, args)
+        testbed_env(&self.env, args)
     }
 
     /// Stopping the node (its container goes, with every call in it), to run on any thread.
     pub fn stopper(&self) -> impl FnOnce() + Send + 'static {
         let env = self.env.clone();
         move || {
-            run(&env, &["stop"]);
+            testbed_env(&env, &["stop"]);
         }
     }
 }
 
-fn run(env: &[(&'static str, String)], args: &[&str]) -> String {
-    let out = Command::new(repo().join("scripts/testbed"))
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .expect("run scripts/testbed");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "second node: scripts/testbed {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
 impl Drop for SecondNode {
     fn drop(&mut self) {
-        let _ = Command::new(repo().join("scripts/testbed"))
-            .arg("stop")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output();
+        let _ = testbed_command(&self.env, &["stop"]).output();
     }
 }
