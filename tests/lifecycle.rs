@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -18,7 +17,6 @@ use serde_json::json;
 
 const MODULE: &str = "app_stasis_broadcast.so";
 
-/// These tests load and unload the module: one at a time.
 /// The module as ARI reports it: (status, use count); "Gone" when Asterisk
 /// no longer knows it (a module that does not stay resident).
 fn module_status() -> (String, i64) {
@@ -102,12 +100,7 @@ fn background(
 /// The Asterisk process's memory map: the container's first process is
 /// Asterisk (or valgrind running it, which maps the module the same way).
 fn asterisk_maps() -> String {
-    let container = std::env::var("ASB_CONTAINER").unwrap_or_else(|_| "asb-asterisk".into());
-    let out = Command::new(repo().join("scripts/testbed"))
-        .args(["engine", "exec", &container, "cat", "/proc/1/maps"])
-        .output()
-        .expect("read the memory map in the container");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    testbed(&["engine", "exec", &container(), "cat", "/proc/1/maps"])
 }
 
 /// A thread that read one of the module's function pointers just before its
@@ -209,10 +202,9 @@ fn unload_load_storm_with_calls_claims_and_scrapes() {
     }));
 
     let scrapes = Arc::new(AtomicU64::new(0));
-    let metrics = format!("http://{}/metrics", http_host());
     workers.push(background(&stop, &scrapes, move || {
-        let r = ureq::get(&metrics).call();
-        assert!(r.is_ok(), "/metrics: {:?}", r.err());
+        let r = http_request("GET", "/metrics", Auth::None, &[], None);
+        assert_eq!(r.status, 200, "/metrics: {r:?}");
         thread::sleep(Duration::from_millis(2));
     }));
 

@@ -43,6 +43,19 @@ impl Answer {
     }
 }
 
+/// An agent that opens a connection per request, with the harness's timeout:
+/// these requests include odd methods whose answers Asterisk frames in ways a
+/// kept-alive connection cannot be reused after.
+fn fresh_connections() -> &'static ureq::Agent {
+    static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
+    AGENT.get_or_init(|| {
+        ureq::AgentBuilder::new()
+            .timeout(super::TIMEOUT)
+            .max_idle_connections(0)
+            .build()
+    })
+}
+
 /// Credentials for a request.
 #[derive(Clone, Copy)]
 pub enum Auth<'a> {
@@ -62,7 +75,7 @@ pub fn http_request(
 ) -> Answer {
     asterisk();
     let url = format!("http://{}{path_and_query}", http_host());
-    let mut req = ureq::request(method, &url);
+    let mut req = fresh_connections().request(method, &url);
     if let Auth::Basic(user, password) = auth {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         req = req.set("Authorization", &format!("Basic {token}"));
