@@ -59,14 +59,10 @@ fail_start() {
 # doc_mount_args: append to args the read-only mount of the module's XML documentation into the
 # container's <astdatadir>/documentation/thirdparty/. Asterisk reads that directory at start and
 # binds the text when the application registers, so it is mounted with the module, not baked into
-# an image: every image gets it without a rebuild. astdatadir comes from the configuration the
-# container runs with (run/etc/asterisk.conf).
+# an image: every image gets it without a rebuild. Every image has Debian's paths (DATADIR).
 DOC_FILE=app_stasis_broadcast-en_US.xml
 doc_mount_args() {
-    local datadir
-    datadir=$(sed -n 's/^[[:space:]]*astdatadir[[:space:]]*=>*[[:space:]]*\([^;[:space:]]*\).*/\1/p' \
-        "$ASB_CACHE/run/etc/asterisk.conf" 2>/dev/null | tail -n 1)
-    args+=(-v "$ROOT_DIR/doc/$DOC_FILE:${datadir:-/usr/share/asterisk}/documentation/thirdparty/$DOC_FILE:ro")
+    args+=(-v "$ROOT_DIR/doc/$DOC_FILE:$DATADIR/documentation/thirdparty/$DOC_FILE:ro")
 }
 
 cmd_start() {

@@ -194,8 +194,9 @@ image_events_json() {
 # installs it, so that tests/install.rs sees a release without them.
 events_json_mount() {
     local run=$1 src
-    [ -x "$ROOT_DIR/scripts/events-json" ] || return 0
-    src=$(image_events_json)
+    [ -x "$ROOT_DIR/scripts/events-json" ] || die "$ROOT_DIR/scripts/events-json is missing"
+    # (Inside a command substitution set -e is off: a failure here must end the script itself.)
+    src=$(image_events_json) || exit 1
     grep -q '"/events/claim"' "$src" && return 0
     rm -f "$run/events.json" "$run/events.json.asb-orig"
     cp "$src" "$run/events.json"
