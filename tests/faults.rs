@@ -21,6 +21,23 @@ fn running() -> bool {
     ari("GET", MODULE_PATH, &[], None).body["status"] == "Running"
 }
 
+/// Loads the module again after an unload, and checks that it works.
+fn load_again() {
+    cli("module load app_stasis_broadcast.so");
+    assert!(running());
+    claimed_end_to_end("fault-w");
+}
+
+/// A claim held inside the optional API (fault `fault-slow-claim`), with the
+/// log mark taken before it; the thread returns the claim's HTTP status.
+fn claim_held_inside() -> (Log, thread::JoinHandle<u16>) {
+    arm("fault-slow-claim");
+    let log = Log::mark();
+    let claiming = thread::spawn(|| claim("no-such-channel", "nobody-at-all"));
+    log.wait_line(&["fault injection: claim pausing"]);
+    (log, claiming)
+}
+
 /// Arms a fault with a call that ends at once (its arguments name the fault).
 fn arm(fault: &str) {
     let call = Call::broadcast(&format!("0,^nobody-at-all$,{fault}"));
@@ -105,9 +122,7 @@ fn a_call_starting_during_an_unload_is_not_left_inside() {
     assert_eq!(unloading.join().expect("unload thread"), 204);
     assert!(!running());
     assert_eq!(ari("GET", "/asterisk/info", &[], None).status, 200);
-    cli("module load app_stasis_broadcast.so");
-    assert!(running());
-    claimed_end_to_end("fault-w");
+    load_again();
 }
 
 /// Issue 13, defect 2: a thread inside the optional API (here a claim that
@@ -116,19 +131,14 @@ fn a_call_starting_during_an_unload_is_not_left_inside() {
 /// unload ignored that drain, returned 0 and Asterisk crashed when the claim
 /// went on in the unloaded code.
 fn an_unload_is_refused_while_a_claim_stays_inside() {
-    arm("fault-slow-claim");
-    let log = Log::mark();
-    let claiming = thread::spawn(|| claim("no-such-channel", "nobody-at-all"));
-    log.wait_line(&["fault injection: claim pausing"]);
+    let (log, claiming) = claim_held_inside();
     assert_eq!(unload(), 409, "unloaded with a claim inside the module");
     log.wait_line(&["Cannot unload", "optional API"]);
     assert_eq!(claiming.join().expect("claim thread"), 404);
     assert!(running());
     claimed_end_to_end("fault-w");
     assert_eq!(unload(), 204);
-    cli("module load app_stasis_broadcast.so");
-    assert!(running());
-    claimed_end_to_end("fault-w");
+    load_again();
 }
 
 /// A hard unload (`-h`) is carried out by Asterisk even when the module
@@ -136,19 +146,14 @@ fn an_unload_is_refused_while_a_claim_stays_inside() {
 /// its code mapped and its entries in place, and the next load takes it up
 /// again: Asterisk lives on, and broadcasts work.
 fn a_refused_hard_unload_leaves_a_module_that_loads_again() {
-    arm("fault-slow-claim");
-    let log = Log::mark();
-    let claiming = thread::spawn(|| claim("no-such-channel", "nobody-at-all"));
-    log.wait_line(&["fault injection: claim pausing"]);
+    let (log, claiming) = claim_held_inside();
     cli("module unload -h app_stasis_broadcast.so");
     log.wait_line(&["Cannot unload", "optional API"]);
     assert!(!running(), "Asterisk carries out a hard unload");
     assert_eq!(claiming.join().expect("claim thread"), 404);
     assert_eq!(ari("GET", "/asterisk/info", &[], None).status, 200);
-    cli("module load app_stasis_broadcast.so");
+    load_again();
     log.wait_line(&["NOTICE", "app_stasis_broadcast", "loaded again"]);
-    assert!(running());
-    claimed_end_to_end("fault-w");
 }
 
 /// Every scenario above, one after the other on the fault-injection build.
