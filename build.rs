@@ -98,6 +98,7 @@ fn main() {
         .allowlist_function("sb_.*")
         .allowlist_type("sb_log_level")
         .allowlist_type("sb_body_error")
+        .allowlist_type("sb_cli_command")
         .allowlist_function("ast_channel_name")
         .allowlist_function("ast_channel_uniqueid")
         .allowlist_function("ast_check_hangup")

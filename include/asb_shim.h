@@ -96,6 +96,14 @@ struct ast_frame *sb_frame_hangup(void);
  * no thread can run unmapped code after an unload (a later load starts the
  * resident module again). Idempotent. 0 on success. */
 int sb_pin_module(void);
+/*! The path the loader opened this module's shared object from (owned by the
+ * dynamic linker, valid while the object is mapped), or NULL. */
+const char *sb_module_path(void);
+/*! Takes the loader's shutdown reference on this module (ast_module_shutdown_ref):
+ * from then on only a forced unload or Asterisk's shutdown unloads it. */
+void sb_hold_until_shutdown(void);
+/*! Non-zero once Asterisk has begun shutting down. */
+int sb_shutting_down(void);
 
 /*! A copy of \a s in Asterisk's allocator (for callers that ast_free() it). */
 char *sb_strdup(const char *s);
@@ -183,7 +191,14 @@ void asb_api_broadcast_cleanup(const char *channel_id);
 void asb_channel_gone(const char *channel_id);
 /*! res_prometheus' scrape: append the metrics with sb_metrics_append(output, ...). */
 void asb_metrics(void *output);
-/*! CLI handlers: write their output with sb_cli_write(). \a what: 0 show, 1 stats. */
+/*! Which CLI command asb_cli() runs. */
+enum sb_cli_command {
+	SB_CLI_SHOW = 0,
+	SB_CLI_STATS = 1,
+	SB_CLI_ENABLE = 2,
+	SB_CLI_DISABLE = 3,
+};
+/*! CLI handlers: write their output with sb_cli_write(). \a what: an sb_cli_command. */
 void asb_cli(int fd, int what);
 /*! A request to the module's claim route: answers it with sb_http_reply(). */
 void asb_http_claim(const struct sb_http_request *req);

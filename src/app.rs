@@ -21,6 +21,10 @@ pub type Live = Arc<Broadcast<Wakeup>>;
 
 /// The channel variable the application sets.
 const STATUS_VAR: &str = "STASISSTATUS";
+/// Set to `DISABLED` beside `STASISSTATUS=FAILED` when the call was refused
+/// because broadcasting is disabled (`stasis broadcast disable`), so that the
+/// dialplan can send the call elsewhere (e.g. a 503 to the proxy).
+const REASON_VAR: &str = "STASISBROADCAST_REASON";
 
 /// Why a wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +39,16 @@ pub enum WaitEnd {
 pub fn exec(st: &ModuleState, chan: &Channel<'_>, data: &str) -> i32 {
     chan.set_var(STATUS_VAR, "");
     let name = chan.name();
+    if !st.enabled.load(std::sync::atomic::Ordering::SeqCst) {
+        verbose!(
+            3,
+            "Channel {name}: StasisBroadcast is disabled (stasis broadcast enable); offered to nobody"
+        );
+        Stats::bump(&st.stats.refused_disabled);
+        chan.set_var(REASON_VAR, "DISABLED");
+        chan.set_var(STATUS_VAR, "FAILED");
+        return 0;
+    }
     let args = args::parse(data);
     for w in &args.warnings {
         warning!("Channel {name}: {w}");

@@ -1,16 +1,29 @@
-//! Text of the CLI commands `stasis broadcast show` and `stasis broadcast stats`.
+//! Text of the CLI commands `stasis broadcast show|stats|enable|disable`.
 
 use std::fmt::Write;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use crate::core::broadcast::State;
+use crate::installed;
 use crate::module::ModuleState;
 
-/// `stasis broadcast show`: the live broadcasts.
+/// `stasis broadcast show`: whether new calls are offered, a warning when
+/// the module file on disk is another build, then the live broadcasts.
 pub fn show(st: &ModuleState, now: Instant) -> String {
     let mut live = st.registry.live();
     live.sort_by_key(|b| b.started);
     let mut out = String::new();
+    let _ = writeln!(out, "StasisBroadcast: {}", state_line(st));
+    let _ = writeln!(
+        out,
+        "Running build: app_stasis_broadcast {}; a runtime unload is refused (restart Asterisk to run a new build)",
+        installed::running()
+    );
+    if let Some(m) = installed::warn_if_replaced() {
+        let _ = writeln!(out, "WARNING: {m}");
+    }
+    let _ = writeln!(out);
     let _ = writeln!(
         out,
         "{:<40} {:<24} {:>8} {:>8} {:<20} {:>7} {:<7} Winner",
@@ -53,7 +66,7 @@ pub fn stats(st: &ModuleState, now: Instant) -> String {
         Some(us) => format!("<= {} ms", us as f64 / 1000.0),
     };
     let mut out = String::new();
-    let rows: [(&str, String); 14] = [
+    let rows: [(&str, String); 15] = [
         (
             "Since load (s)",
             now.saturating_duration_since(st.loaded_at)
@@ -67,6 +80,7 @@ pub fn stats(st: &ModuleState, now: Instant) -> String {
         ("  failed", s.failed.to_string()),
         ("  of which bad filters", s.bad_filters.to_string()),
         ("Applications offered (total)", s.offered_total.to_string()),
+        ("Refused while disabled", s.refused_disabled.to_string()),
         ("Claims answered 204 (won)", s.claims_won.to_string()),
         (
             "Claims answered 404 (not found)",
@@ -90,4 +104,26 @@ pub fn stats(st: &ModuleState, now: Instant) -> String {
         st.registry.live_count()
     );
     out
+}
+
+fn state_line(st: &ModuleState) -> &'static str {
+    if st.enabled.load(Ordering::SeqCst) {
+        "enabled (new calls are offered)"
+    } else {
+        "disabled (new calls get STASISSTATUS=FAILED, STASISBROADCAST_REASON=DISABLED; stasis broadcast enable)"
+    }
+}
+
+/// `stasis broadcast enable` / `disable`: switches whether new calls are
+/// offered; calls already waiting are not touched.
+pub fn set_enabled(st: &ModuleState, on: bool) -> String {
+    let was = st.enabled.swap(on, Ordering::SeqCst);
+    if was != on {
+        notice!(
+            "StasisBroadcast {} by the CLI; {} broadcast(s) in progress go on",
+            if on { "enabled" } else { "disabled" },
+            st.registry.live_count()
+        );
+    }
+    format!("StasisBroadcast: {}\n", state_line(st))
 }

@@ -11,7 +11,7 @@ use crate::asterisk::channel::lossy_opt;
 use crate::asterisk::http::HttpRequest;
 use crate::asterisk::{host, sys, Channel};
 use crate::module::{self, Entry, InFlight, ModuleState};
-use crate::{api, app, cli, route};
+use crate::{api, app, cli, installed, route};
 
 /// Asterisk's module-load results.
 const LOAD_SUCCESS: c_int = 0;
@@ -90,12 +90,13 @@ fn stop_entries() {
 pub extern "C" fn asb_load() -> c_int {
     guard("load", LOAD_DECLINE, || {
         if module::state().is_some() {
-            // An unload was refused but Asterisk unloaded anyway (`-h`): the
-            // code stayed mapped and its entries registered; carry on with them.
+            // A forced unload was refused but Asterisk unloaded anyway (`-h`):
+            // the code stayed mapped and its entries registered; carry on.
             notice!(
                 "app_stasis_broadcast {} loaded again: its broadcasts and counters go on",
-                env!("CARGO_PKG_VERSION")
+                installed::running()
             );
+            installed::warn_if_replaced();
             return LOAD_SUCCESS;
         }
         if host::module_loaded("res_stasis_broadcast.so")
@@ -108,44 +109,63 @@ pub extern "C" fn asb_load() -> c_int {
             );
             return LOAD_DECLINE;
         }
+        // From the first load on, the code stays mapped whatever a forced
+        // unload does; without that no entry may open.
+        if let Err(e) = host::pin_module() {
+            error!("{e}; declining to load");
+            return LOAD_DECLINE;
+        }
+        installed::record();
+        // A load after a forced unload finds the application still
+        // registered (it stays so): calls may be starting it.
+        let first = !host::app_is_ours();
         module::install();
         let metrics = match start_entries() {
             Ok(m) => m,
             Err(e) => {
                 error!("{e}; declining to load");
                 stop_entries();
-                // Nothing can have started it yet: the only safe moment to unregister it.
-                host::unregister_app();
+                if first {
+                    // Nothing can have started it yet: the only safe moment to unregister it.
+                    host::unregister_app();
+                }
                 module::uninstall();
                 return LOAD_DECLINE;
             }
         };
-        // From the first load on, the code stays mapped whatever unload does.
-        host::pin_module();
+        // Only Asterisk's shutdown (or a forced unload) unloads it from now on.
+        host::hold_until_shutdown();
         let metrics = if metrics {
             "; metrics at res_prometheus' endpoint"
         } else {
             ""
         };
         notice!(
-            "app_stasis_broadcast {} loaded: StasisBroadcast() ready, {}{metrics}",
-            env!("CARGO_PKG_VERSION"),
+            "app_stasis_broadcast {} loaded: StasisBroadcast() ready, {}{metrics}; it stays loaded until \
+             Asterisk stops (a new build takes a restart)",
+            installed::running(),
             route::describe()
         );
+        if !first {
+            installed::warn_if_replaced();
+        }
         LOAD_SUCCESS
     })
 }
 
 /// Unload, in the only safe order: stop new entries, end what is waiting,
-/// then drain every kind of entry; refused (non-zero, entries back in place)
-/// when a drain does not finish. Asterisk checked its use count before
-/// calling this, but a call can start `StasisBroadcast()` meanwhile.
+/// then drain every kind of entry. A plain `module unload` never gets here
+/// (the loader refuses it: the shutdown reference); this runs at Asterisk's
+/// shutdown, and for a forced unload (`-f`, `-h`). A forced unload is refused
+/// (non-zero, entries back in place) when a drain does not finish; at
+/// shutdown nothing is put back (the process is exiting).
 #[no_mangle]
 pub extern "C" fn asb_unload() -> c_int {
     guard("unload", -1, || {
         let Some(st) = module::state() else {
             return 0;
         };
+        let shutdown = host::shutting_down();
         stop_entries();
         #[cfg(feature = "fault-injection")]
         crate::fault::unload_pause();
@@ -159,6 +179,15 @@ pub extern "C" fn asb_unload() -> c_int {
                 .iter()
                 .map(|(e, n)| format!("{n} thread(s) {}", e.what()))
                 .collect();
+            if shutdown {
+                warning!(
+                    "Asterisk is shutting down while {} are still inside app_stasis_broadcast; its code \
+                     stays mapped until the process exits",
+                    busy.join(", ")
+                );
+                module::uninstall();
+                return 0;
+            }
             error!(
                 "Cannot unload: {} did not leave the module; it stays loaded, try again once they have left",
                 busy.join(", ")
@@ -170,15 +199,24 @@ pub extern "C" fn asb_unload() -> c_int {
             return -1;
         }
         module::uninstall();
+        if !shutdown {
+            notice!(
+                "app_stasis_broadcast stopped by a forced unload: StasisBroadcast() stays registered and answers \
+                 FAILED, its code stays mapped until Asterisk exits; 'module load app_stasis_broadcast.so' starts \
+                 this build again (a new build takes a restart)"
+            );
+        }
         0
     })
 }
 
 #[no_mangle]
 pub extern "C" fn asb_reload() -> c_int {
-    // The application has no configuration; the claim route reads ari.conf again.
+    // The application has no configuration; the claim route reads ari.conf
+    // again, and an operator who installed a new build hears that it does not run.
     guard("reload", 0, || {
         route::reload();
+        installed::warn_if_replaced();
         0
     })
 }
@@ -292,9 +330,12 @@ pub unsafe extern "C" fn asb_api_broadcast_cleanup(channel_id: *const c_char) {
 #[no_mangle]
 pub extern "C" fn asb_cli(fd: c_int, what: c_int) {
     with_state("CLI", Entry::Callback, (), (), |st| {
-        let text = match what {
-            0 => cli::show(st, Instant::now()),
-            _ => cli::stats(st, Instant::now()),
+        let text = match u32::try_from(what).unwrap_or(u32::MAX) {
+            sys::sb_cli_command_SB_CLI_SHOW => cli::show(st, Instant::now()),
+            sys::sb_cli_command_SB_CLI_STATS => cli::stats(st, Instant::now()),
+            sys::sb_cli_command_SB_CLI_ENABLE => cli::set_enabled(st, true),
+            sys::sb_cli_command_SB_CLI_DISABLE => cli::set_enabled(st, false),
+            _ => return,
         };
         host::cli_write(fd, &text);
     })
@@ -305,8 +346,11 @@ pub extern "C" fn asb_cli(fd: c_int, what: c_int) {
 #[no_mangle]
 pub unsafe extern "C" fn asb_metrics(output: *mut std::os::raw::c_void) {
     with_state("metrics", Entry::Callback, (), (), |st| {
-        let text =
-            crate::core::stats::prometheus_text(&st.stats.snapshot(), st.registry.live_count());
+        let text = crate::core::stats::prometheus_text(
+            &st.stats.snapshot(),
+            st.registry.live_count(),
+            st.enabled.load(std::sync::atomic::Ordering::SeqCst),
+        );
         // SAFETY: res_prometheus' own output pointer, valid during its callback.
         unsafe { host::metrics_append(output, &text) };
     })

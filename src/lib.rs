@@ -29,6 +29,8 @@ mod entry;
 #[cfg(all(not(test), feature = "fault-injection"))]
 mod fault;
 #[cfg(not(test))]
+mod installed;
+#[cfg(not(test))]
 mod module;
 #[cfg(not(test))]
 mod route;

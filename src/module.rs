@@ -23,6 +23,9 @@ use crate::core::stats::Stats;
 
 /// Everything the module keeps while loaded.
 pub struct ModuleState {
+    /// Whether new calls are offered (`stasis broadcast enable|disable`):
+    /// the drain switch an operator uses before restarting a node.
+    pub enabled: AtomicBool,
     pub registry: Registry<Wakeup>,
     pub filters: FilterCache,
     pub stats: Stats,
@@ -32,6 +35,7 @@ pub struct ModuleState {
 impl ModuleState {
     fn new() -> ModuleState {
         ModuleState {
+            enabled: AtomicBool::new(true),
             registry: Registry::default(),
             filters: FilterCache::default(),
             stats: Stats::default(),

@@ -111,6 +111,8 @@ fn core_show_application_fills_every_section_from_the_xml() {
         "SUCCESS: The call was claimed",
         "FAILED: The call was claimed but Stasis could not run",
         "TIMEOUT: Nobody claimed the call in time",
+        "${STASISBROADCAST_REASON}",
+        "DISABLED: Broadcasting is disabled",
         "StasisBroadcast(2000,^ivr-,sales:priority-high)",
     ] {
         assert!(

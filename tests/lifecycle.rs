@@ -1,9 +1,11 @@
-//! The module's lifecycle under load: unloads and loads while calls keep
-//! arriving, claims and scrapes keep coming, and Asterisk must never run code
-//! of an unloaded module. Ours only (upstream's modules are Asterisk's own).
+//! The module's lifecycle: a runtime unload is refused the conventional way
+//! (the loader's shutdown reference), the drain switch (`stasis broadcast
+//! disable|enable`), and forced unloads (`-f`) and loads while calls keep
+//! arriving, claims and scrapes keep coming: Asterisk must never run code of
+//! an unloaded module. Ours only (upstream's modules are Asterisk's own).
 //!
-//! `ASB_LIFECYCLE_CYCLES` sets how many unload/load cycles the storm runs
-//! (default 300).
+//! `ASB_LIFECYCLE_CYCLES` sets how many forced unload/load cycles the storm
+//! runs (default 300).
 
 mod common;
 
@@ -35,14 +37,18 @@ fn running() -> bool {
     module_status().0 == "Running"
 }
 
-/// A plain (soft) unload through ARI, as Asterisk's own loader does it: true
-/// when it went through, false when it was refused (the module in use).
-fn try_unload() -> bool {
-    match ari("DELETE", &format!("/asterisk/modules/{MODULE}"), &[], None).status {
-        204 => true,
-        409 => false,
-        s => panic!("unload: unexpected HTTP {s}"),
-    }
+/// A plain (soft) unload through ARI, as Asterisk's own loader does it: its
+/// HTTP status (409: refused).
+fn soft_unload() -> u16 {
+    ari("DELETE", &format!("/asterisk/modules/{MODULE}"), &[], None).status
+}
+
+/// A forced unload (`module unload -f`): the loader hangs up the calls in the
+/// module, then the module stops its entries and drains; true when it went
+/// through (the module may still refuse when a thread does not leave).
+fn forced_unload() -> bool {
+    cli(&format!("module unload -f {MODULE}"));
+    !running()
 }
 
 /// Loads it with the CLI (ARI's load refuses a module that stays resident).
@@ -50,6 +56,10 @@ fn load() {
     let out = cli(&format!("module load {MODULE}"));
     assert!(running(), "load: {out}");
 }
+
+/// The loader's refusal of a plain unload: the use count its shutdown
+/// reference holds (plus one per call in the module).
+const REFUSED: &str = "Soft unload failed, 'app_stasis_broadcast.so' has use count";
 
 /// A small deterministic generator for pauses and timeouts (no dependency).
 struct Rng(u64);
@@ -103,17 +113,104 @@ fn asterisk_maps() -> String {
     testbed(&["engine", "exec", &container(), "cat", "/proc/1/maps"])
 }
 
-/// A thread that read one of the module's function pointers just before its
-/// unregistration (the application's, the optional API's, a channel
-/// datastore's destroy callback) may run it after unload returned: the code
-/// must still be there. The module stays resident, and loads again.
+/// A runtime unload is refused, idle and busy, the way res_pjsip_session's
+/// is: the loader answers with the use count the shutdown reference holds;
+/// `module refresh` and `module load` keep the running build; `module show`
+/// and ARI say it runs, and the call waiting meanwhile is claimed as usual.
 #[test]
-fn the_code_stays_mapped_after_an_unload_and_loads_again() {
+fn a_runtime_unload_is_refused_idle_and_busy() {
     assert_eq!(target(), Target::Ours, "lifecycle tests run against ours");
     let _s = serial();
     asterisk();
+    let log = Log::mark();
+    assert_eq!(soft_unload(), 409, "ARI's unload of an idle module");
+    let out = cli(&format!("module unload {MODULE}"));
+    assert!(out.contains("Unable to unload"), "{out}");
+    let out = cli(&format!("module refresh {MODULE}"));
+    assert!(out.contains("Unable to unload"), "{out}");
+    log.wait_line(&["WARNING", &format!("{REFUSED} 1")]);
+    assert_eq!(module_status(), ("Running".into(), 1));
+    let out = cli(&format!("module load {MODULE}"));
+    assert!(out.contains("Unable to load"), "{out}");
+    log.wait_line(&["already loaded and running"]);
+    let show = cli("module show like stasis_broadcast");
+    assert!(
+        show.contains(" Running") && !show.contains("Not Running"),
+        "{show}"
+    );
+
+    // Busy: one more use count per call in it.
+    let mut w = App::connect(&unique("lc-busy"));
+    let call = Call::broadcast(&format!("60000,^{}$", w.name));
+    w.wait_event("CallBroadcast", &call.id);
+    assert_eq!(soft_unload(), 409);
+    cli(&format!("module unload {MODULE}"));
+    log.wait_line(&["WARNING", &format!("{REFUSED} 2")]);
     assert!(running());
-    assert!(try_unload(), "an idle module unloads");
+    assert!(
+        !log.lines()
+            .iter()
+            .any(|l| l.contains("ERROR") && l.contains("stasis_broadcast")),
+        "a refused unload logged an ERROR of ours"
+    );
+    win(&mut w, &call);
+    finish(&call);
+}
+
+/// The drain switch: `stasis broadcast disable` answers new calls at once
+/// (STASISSTATUS=FAILED, STASISBROADCAST_REASON=DISABLED, offered to nobody)
+/// while a call already waiting is still claimed; `show` and the metrics say
+/// so; `enable` restores offering.
+#[test]
+fn disable_refuses_new_calls_while_waiting_ones_finish() {
+    let _s = serial();
+    asterisk();
+    let mut w = App::connect(&unique("lc-drain"));
+    let filter = format!("60000,^{}$", w.name);
+    let waiting = Call::broadcast(&filter);
+    w.wait_event("CallBroadcast", &waiting.id);
+
+    let out = cli("stasis broadcast disable");
+    assert!(out.contains("disabled"), "{out}");
+    assert!(cli("stasis broadcast show").contains("StasisBroadcast: disabled"));
+    let metrics = http_request("GET", "/metrics", Auth::None, &[], None);
+    assert!(
+        metrics
+            .body
+            .contains("asterisk_stasis_broadcast_enabled 0\n"),
+        "metrics: {metrics:?}"
+    );
+    let refused = Call::broadcast(&filter);
+    assert_eq!(status(&refused), "FAILED");
+    assert_eq!(var_set(&refused.id, "STASISBROADCAST_REASON"), "DISABLED");
+    assert!(
+        !w.was_offered(&refused.id),
+        "a call was offered while disabled"
+    );
+    assert!(cli("stasis broadcast stats").contains("Refused while disabled"));
+
+    // The call that was already waiting finishes normally.
+    win(&mut w, &waiting);
+    finish(&waiting);
+
+    let out = cli("stasis broadcast enable");
+    assert!(out.contains("enabled"), "{out}");
+    let after = Call::broadcast(&filter);
+    w.wait_event("CallBroadcast", &after.id);
+    win(&mut w, &after);
+    finish(&after);
+}
+
+/// A thread that read one of the module's function pointers just before its
+/// unregistration (the application's, the optional API's, a channel
+/// datastore's destroy callback) may run it after a forced unload returned:
+/// the code must still be there. The module stays resident, and loads again.
+#[test]
+fn the_code_stays_mapped_after_a_forced_unload_and_loads_again() {
+    let _s = serial();
+    asterisk();
+    assert!(running());
+    assert!(forced_unload(), "an idle module unloads with -f");
     assert!(
         asterisk_maps().contains(MODULE),
         "the module's code was unmapped by the unload"
@@ -128,9 +225,10 @@ fn the_code_stays_mapped_after_an_unload_and_loads_again() {
 /// through while calls keep arriving); a worker claims some of them (calls in
 /// a Stasis session keep the module in use); a claimer sends claims for
 /// unknown channels (threads in the optional API); /metrics and the CLI are
-/// read meanwhile. The module is unloaded (plain unload: refused while a call
-/// is in it) and loaded again, cycle after cycle. Asterisk must be alive at
-/// the end, with no call left in the module.
+/// read meanwhile. The module is unloaded with `-f` (the loader hangs up the
+/// calls in it; the module may still refuse while a thread is inside) and
+/// loaded again, cycle after cycle. Asterisk must be alive at the end, with no
+/// call left in the module.
 #[test]
 fn unload_load_storm_with_calls_claims_and_scrapes() {
     let _s = serial();
@@ -216,13 +314,12 @@ fn unload_load_storm_with_calls_claims_and_scrapes() {
     let (mut went_through, mut refused) = (0u32, 0u32);
     let mut rng = Rng::new(11);
     for cycle in 0..cycles {
-        // Plain unloads until one goes through: refused while a call is in
-        // the module, through when none is (while calls keep arriving).
+        // Forced unloads until one goes through (calls keep arriving).
         let mut attempts = 0;
-        while !try_unload() {
+        while !forced_unload() {
             refused += 1;
             attempts += 1;
-            assert!(attempts < 10_000, "cycle {cycle}: never unloadable");
+            assert!(attempts < 100, "cycle {cycle}: never unloadable");
             thread::sleep(Duration::from_millis(rng.below(10)));
         }
         went_through += 1;
@@ -236,7 +333,7 @@ fn unload_load_storm_with_calls_claims_and_scrapes() {
         w.join().expect("a background thread failed");
     }
     println!(
-        "lifecycle storm: {cycles} cycles, {went_through} unloads went through, {refused} refused; \
+        "lifecycle storm: {cycles} cycles, {went_through} forced unloads went through, {refused} refused; \
          {} calls originated, {} claim rounds, {} claims for nobody, {} scrapes, {} CLI commands",
         originated.load(Ordering::Relaxed),
         claimed.load(Ordering::Relaxed),
@@ -250,8 +347,9 @@ fn unload_load_storm_with_calls_claims_and_scrapes() {
     assert_eq!(ari("GET", "/asterisk/info", &[], None).status, 200);
     assert!(cli("core show uptime").contains("System uptime"));
     assert!(running());
+    // The shutdown reference is the one use count left.
     eventually("no call left in the module", || {
-        module_status().1 == 0 && cli("stasis broadcast show").contains("0 live broadcast(s)")
+        module_status().1 == 1 && cli("stasis broadcast show").contains("0 live broadcast(s)")
     });
     eventually("every call of the storm ended", || {
         ari("GET", "/channels", &[], None)

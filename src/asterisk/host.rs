@@ -132,14 +132,40 @@ pub fn unwatch_module_events() {
     unsafe { sys::sb_unwatch_module_events() };
 }
 
-/// Keeps the module's code mapped for the rest of the process, whatever
-/// unload does: a thread that read one of its function pointers (the
+/// Keeps the module's code mapped for the rest of the process, whatever a
+/// forced unload does: a thread that read one of its function pointers (the
 /// application's, the optional API's, a datastore's destroy callback) just
 /// before the unregistration can still run it safely. Asterisk supports a
 /// module that stays resident: a later load starts it again.
-pub fn pin_module() {
+pub fn pin_module() -> Result<(), Error> {
     // SAFETY: no arguments; the shim pins its own shared object once.
-    if unsafe { sys::sb_pin_module() } != 0 {
-        warning!("could not keep the module mapped after unload; unload it only when idle");
+    match unsafe { sys::sb_pin_module() } {
+        0 => Ok(()),
+        _ => Err(Error::Host(
+            "could not keep the module's code mapped (dladdr/dlopen of itself failed)".into(),
+        )),
     }
+}
+
+/// Takes the loader's shutdown reference: a plain `module unload` or
+/// `module refresh` is refused from now on, with the use count, as for
+/// res_pjsip_session; only a forced unload or Asterisk's shutdown unloads.
+pub fn hold_until_shutdown() {
+    // SAFETY: no arguments; idempotent in the loader.
+    unsafe { sys::sb_hold_until_shutdown() };
+}
+
+/// Whether Asterisk is shutting down (an unload is then the last one).
+pub fn shutting_down() -> bool {
+    // SAFETY: no arguments.
+    unsafe { sys::sb_shutting_down() != 0 }
+}
+
+/// The path the loader opened the module from.
+pub fn module_path() -> Option<String> {
+    // SAFETY: no arguments; the result is null or a C string owned by the
+    // dynamic linker, valid while the object is mapped (pinned: always).
+    let p = unsafe { sys::sb_module_path() };
+    // SAFETY: as above.
+    unsafe { super::channel::lossy_opt(p) }
 }

@@ -6,6 +6,7 @@ pub mod broadcast;
 pub mod claim_route;
 pub mod error;
 pub mod filter;
+pub mod installed;
 pub mod registry;
 pub mod shuffle;
 pub mod stats;

@@ -23,6 +23,8 @@ pub struct Stats {
     pub claims_not_found: AtomicU64,
     pub claims_conflict: AtomicU64,
     pub offered_total: AtomicU64,
+    /// Calls refused at once while broadcasting is disabled (not started).
+    pub refused_disabled: AtomicU64,
     latency: Histogram,
 }
 
@@ -47,6 +49,7 @@ pub struct Snapshot {
     pub claims_not_found: u64,
     pub claims_conflict: u64,
     pub offered_total: u64,
+    pub refused_disabled: u64,
     /// Per latency bucket (non-cumulative), the last one over the last bound.
     pub latency_counts: Vec<u64>,
     pub latency_sum_us: u64,
@@ -82,6 +85,7 @@ impl Stats {
             claims_not_found: self.claims_not_found.load(Relaxed),
             claims_conflict: self.claims_conflict.load(Relaxed),
             offered_total: self.offered_total.load(Relaxed),
+            refused_disabled: self.refused_disabled.load(Relaxed),
             latency_counts: self
                 .latency
                 .counts
@@ -146,7 +150,7 @@ mod tests {
 
 /// The metrics in Prometheus' text exposition format (names prefixed
 /// `asterisk_stasis_broadcast_`, counters ending `_total`, seconds as unit).
-pub fn prometheus_text(s: &Snapshot, live: usize) -> String {
+pub fn prometheus_text(s: &Snapshot, live: usize, enabled: bool) -> String {
     use std::fmt::Write;
     const P: &str = "asterisk_stasis_broadcast";
     let mut o = String::new();
@@ -197,6 +201,18 @@ pub fn prometheus_text(s: &Snapshot, live: usize) -> String {
         &[("", s.offered_total)],
     );
     family(
+        "refused_disabled_total",
+        "counter",
+        "Calls refused at once (STASISSTATUS=FAILED) while disabled by stasis broadcast disable.",
+        &[("", s.refused_disabled)],
+    );
+    family(
+        "enabled",
+        "gauge",
+        "1 while StasisBroadcast offers new calls, 0 after stasis broadcast disable.",
+        &[("", u64::from(enabled))],
+    );
+    family(
         "live",
         "gauge",
         "Broadcasts in progress (waiting or in the winner's Stasis session).",
@@ -228,11 +244,12 @@ mod prometheus_tests {
         Stats::bump(&s.started);
         Stats::bump(&s.claims_won);
         s.record_latency(Duration::from_micros(1500));
-        let text = prometheus_text(&s.snapshot(), 3);
+        let text = prometheus_text(&s.snapshot(), 3, true);
         assert!(text.contains("# TYPE asterisk_stasis_broadcast_started_total counter\n"));
         assert!(text.contains("asterisk_stasis_broadcast_started_total 1\n"));
         assert!(text.contains("asterisk_stasis_broadcast_claims_total{status=\"204\"} 1\n"));
         assert!(text.contains("asterisk_stasis_broadcast_live 3\n"));
+        assert!(text.contains("asterisk_stasis_broadcast_enabled 1\n"));
         assert!(text
             .contains("asterisk_stasis_broadcast_claim_latency_seconds_bucket{le=\"0.001\"} 0\n"));
         assert!(text

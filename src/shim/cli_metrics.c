@@ -20,7 +20,7 @@
 
 #include "asb_shim.h"
 
-/* CLI: "stasis broadcast show" and "stasis broadcast stats". */
+/* CLI: "stasis broadcast show|stats|enable|disable". */
 static char *cli_run(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a, int what)
 {
 	if (cmd == CLI_GENERATE) {
@@ -40,11 +40,13 @@ static char *cli_show(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)
 		e->command = "stasis broadcast show";
 		e->usage =
 			"Usage: stasis broadcast show\n"
-			"       Lists the live broadcasts: channel, id, age, timeout, filter,\n"
-			"       number of applications offered, state and winner.\n";
+			"       Whether new calls are offered (enabled or disabled), then the live\n"
+			"       broadcasts: channel, id, age, timeout, filter, number of applications\n"
+			"       offered, state and winner. Warns when the module file on disk is not\n"
+			"       the build that runs.\n";
 		return NULL;
 	}
-	return cli_run(e, cmd, a, 0);
+	return cli_run(e, cmd, a, SB_CLI_SHOW);
 }
 
 static char *cli_stats(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)
@@ -57,12 +59,41 @@ static char *cli_stats(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)
 			"       claim latency (offer to winning claim) percentiles.\n";
 		return NULL;
 	}
-	return cli_run(e, cmd, a, 1);
+	return cli_run(e, cmd, a, SB_CLI_STATS);
+}
+
+static char *cli_enable(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)
+{
+	if (cmd == CLI_INIT) {
+		e->command = "stasis broadcast enable";
+		e->usage =
+			"Usage: stasis broadcast enable\n"
+			"       StasisBroadcast offers new calls again (after stasis broadcast disable).\n";
+		return NULL;
+	}
+	return cli_run(e, cmd, a, SB_CLI_ENABLE);
+}
+
+static char *cli_disable(struct ast_cli_entry *e, int cmd, struct ast_cli_args *a)
+{
+	if (cmd == CLI_INIT) {
+		e->command = "stasis broadcast disable";
+		e->usage =
+			"Usage: stasis broadcast disable\n"
+			"       StasisBroadcast stops offering new calls: each one returns at once with\n"
+			"       STASISSTATUS=FAILED and STASISBROADCAST_REASON=DISABLED, while the calls\n"
+			"       already waiting finish normally. The drain switch before a restart;\n"
+			"       stasis broadcast enable undoes it.\n";
+		return NULL;
+	}
+	return cli_run(e, cmd, a, SB_CLI_DISABLE);
 }
 
 static struct ast_cli_entry cli_entries[] = {
 	AST_CLI_DEFINE(cli_show, "List live StasisBroadcast broadcasts"),
 	AST_CLI_DEFINE(cli_stats, "Show StasisBroadcast statistics"),
+	AST_CLI_DEFINE(cli_enable, "Let StasisBroadcast offer new calls"),
+	AST_CLI_DEFINE(cli_disable, "Stop StasisBroadcast offering new calls"),
 };
 
 int sb_register_cli(void)

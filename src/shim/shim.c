@@ -33,6 +33,17 @@
 #error "app_stasis_broadcast needs an Asterisk built with OPTIONAL_API (res_ari_events reaches it through it)"
 #endif
 
+/*
+ * With --enable-permanent-dlopen (for libcs such as musl), the loader frees a module's record when
+ * it unloads it, while StasisBroadcast stays registered (see entry.rs: unregistering it while calls
+ * start it is unsafe) and Asterisk's PBX goes on using the application's pointer to that record. A
+ * runtime unload is refused (the shutdown reference below), but `module unload -h` carries one out
+ * anyway: no build for such an Asterisk.
+ */
+#ifdef HAVE_PERMANENT_DLOPEN
+#error "app_stasis_broadcast cannot be built for an Asterisk configured with --enable-permanent-dlopen: its loader frees a module's record on unload while StasisBroadcast stays registered. Use an Asterisk built without that option."
+#endif
+
 static const char app_name[] = "StasisBroadcast";
 
 static const char app_synopsis[] =
@@ -58,7 +69,8 @@ static const char app_description[] =
 	"Sets STASISSTATUS to SUCCESS (claimed, Stasis ran), FAILED (claimed but Stasis\n"
 	"failed, or the broadcast could not start) or TIMEOUT (no claim in time, or the\n"
 	"caller hung up while waiting). Only applications that were offered the call\n"
-	"can claim it.\n";
+	"can claim it. After 'stasis broadcast disable' new calls get FAILED at once\n"
+	"and STASISBROADCAST_REASON=DISABLED (calls already waiting go on).\n";
 
 void sb_log(int level, int verbosity, const char *file, int line, const char *func, const char *msg)
 {
@@ -194,21 +206,45 @@ char *sb_strdup(const char *s)
 	return ast_strdup(s);
 }
 
+const char *sb_module_path(void)
+{
+	Dl_info info;
+
+	if (!dladdr((void *) sb_module_path, &info)) {
+		return NULL;
+	}
+	return info.dli_fname;
+}
+
 int sb_pin_module(void)
 {
 	static void *self;
-	Dl_info info;
+	const char *path;
 
 	if (self) {
 		return 0;
 	}
-	if (!dladdr((void *) sb_pin_module, &info) || !info.dli_fname) {
+	path = sb_module_path();
+	if (!path) {
 		return -1;
 	}
 	/* A reference of our own, never closed, on the object already loaded:
 	 * the loader's dlclose() leaves it mapped, and RTLD_NODELETE says so. */
-	self = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+	self = dlopen(path, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
 	return self ? 0 : -1;
+}
+
+void sb_hold_until_shutdown(void)
+{
+	/* One use count the loader drops only when Asterisk shuts down: a plain
+	 * `module unload` or `module refresh` is refused with that count, as for
+	 * res_pjsip_session; -f and -h still call unload. Idempotent. */
+	ast_module_shutdown_ref(AST_MODULE_SELF);
+}
+
+int sb_shutting_down(void)
+{
+	return ast_shutting_down();
 }
 
 static int load_module(void)

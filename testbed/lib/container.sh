@@ -125,19 +125,31 @@ cmd_start() {
                 -v "$run/etc:/etc/asterisk"
                 -v "$run/log:/var/log/asterisk")
     if [ "$mode" = ours ]; then
-        args+=(-v "$module:$MODDIR/app_stasis_broadcast.so:ro")
+        # The module's directory, not the file: a new build put there the way an operator installs
+        # one (a new file renamed over the old, as cargo, install and dpkg do) is what the
+        # container's Asterisk finds on disk, while the build it loaded keeps running; a file
+        # mount would pin the old file. The module directory's app_stasis_broadcast.so becomes a
+        # symbolic link to it (over the packaged one where there is one).
+        args+=(-v "$(dirname "$module"):$MODULE_MOUNT:ro")
         doc_mount_args
     fi
     local events
     events=$(events_json_mount "$run")
     [ -z "$events" ] || args+=(-v "$events")
     args+=("$IMAGE")
+    if [ "$mode" = ours ]; then
+        # shellcheck disable=SC2016  # $1.. expand in the container's shell
+        args+=(sh -c 'ln -sf "$1" "$2" && shift 2 && exec "$@"' asb-start
+               "$MODULE_MOUNT/$(basename "$module")" "$MODDIR/app_stasis_broadcast.so")
+    fi
     if [ "$valgrind" = 1 ]; then
         # Asterisk under memcheck: definite leaks and errors, full stacks, into the log directory.
         args+=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite
                --errors-for-leak-kinds=definite --num-callers=40 --track-origins=no
                --log-file=/var/log/asterisk/valgrind.log asterisk -f)
         START_TIMEOUT=${ASB_START_TIMEOUT:-900}
+    elif [ "$mode" = ours ]; then
+        args+=(asterisk -f)
     fi
     if ! E "${args[@]}" >"$ASB_CACHE/logs/run.log" 2>&1; then
         tail -n 20 "$ASB_CACHE/logs/run.log" | sed 's/^/    /' >&2

@@ -180,6 +180,27 @@ pub fn container() -> String {
     std::env::var("ASB_CONTAINER").unwrap_or_else(|_| "asb-asterisk".into())
 }
 
+/// Builds the module with `--features fault-injection` (into
+/// target/fault-injection, against the same `ASTERISK_INCLUDE_DIR`) and
+/// returns its path: another build than the one under test.
+pub fn fault_build() -> PathBuf {
+    let dir = repo().join("target/fault-injection");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--features",
+            "fault-injection",
+            "--target-dir",
+        ])
+        .arg(&dir)
+        .current_dir(repo())
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "the fault-injection build failed");
+    dir.join("release/libapp_stasis_broadcast.so")
+}
+
 /// Makes sure Asterisk runs in the mode and version this run targets (once
 /// per test binary).
 pub fn asterisk() {
