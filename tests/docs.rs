@@ -156,7 +156,7 @@ fn core_show_application_fills_every_section_from_the_xml() {
 
     assert_eq!(
         flat(&get("See Also")),
-        "Stasis(), 'stasis broadcast show', 'stasis broadcast stats'"
+        "Stasis(), 'stasis broadcast show', 'stasis broadcast stats', 'stasis broadcast disable'"
     );
 }
 
