@@ -19,9 +19,10 @@ use std::path::{Path, PathBuf};
 
 const MODULE: &str = "app_stasis_broadcast";
 /// The C shim's sources (what each holds: the comment at its top).
-const SHIM_FILES: [&str; 4] = [
+const SHIM_FILES: [&str; 5] = [
     "src/shim/shim.c",
     "src/shim/channel.c",
+    "src/shim/hold.c",
     "src/shim/cli_metrics.c",
     "src/shim/route.c",
 ];
@@ -105,7 +106,6 @@ fn main() {
         .allowlist_function("ast_waitfor_nandfds")
         .allowlist_function("ast_read")
         .allowlist_function("ast_queue_frame_head")
-        .allowlist_function("ast_is_deferrable_frame")
         .allowlist_function("pbx_builtin_setvar_helper")
         .allowlist_function("ast_json_copy")
         .allowlist_function("ast_json_unref")
@@ -115,6 +115,7 @@ fn main() {
         .opaque_type("ast_channel")
         .opaque_type("ast_json")
         .opaque_type("ast_frame")
+        .opaque_type("sb_hold")
         .layout_tests(false)
         .generate_comments(false);
     for (k, v) in &defines {

@@ -19,6 +19,7 @@ struct ast_channel;
 struct ast_json;
 struct ast_frame;
 struct ast_cli_args;
+struct sb_hold;
 
 /* Log levels understood by sb_log(). */
 enum sb_log_level {
@@ -85,12 +86,20 @@ int sb_watch_channel(struct ast_channel *chan);
 
 /*! Frame helpers over Asterisk's macros. */
 void sb_frame_free(struct ast_frame *frame);
-struct ast_frame *sb_frame_dup(const struct ast_frame *frame);
 /*! 1 when the frame is a hangup control frame. */
 int sb_frame_is_hangup(const struct ast_frame *frame);
 /*! A new hangup control frame, as a channel driver's read returns one (fault
  * injection in test builds). NULL on allocation failure. */
 struct ast_frame *sb_frame_hangup(void);
+
+/*! Frames a waiting channel must not lose (DTMF, text, control frames other
+ * than a hangup: see src/shim/hold.c) are kept, unprocessed, from this call on
+ * instead of reaching the reader. NULL when that could not be arranged. */
+struct sb_hold *sb_hold_attach(struct ast_channel *chan);
+/*! Stops keeping them and, with \a requeue, puts the kept frames back at the
+ * head of the channel's read queue in their order (else frees them). Ends
+ * \a hold. Returns how many frames went past the bound on kept frames. */
+size_t sb_hold_release(struct ast_channel *chan, struct sb_hold *hold, int requeue);
 
 /*! Keeps this module's shared object mapped until the process exits, so that
  * no thread can run unmapped code after an unload (a later load starts the

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::asterisk::channel::Woken;
 use crate::asterisk::eventfd::Wakeup;
+use crate::asterisk::hold::FrameHold;
 use crate::asterisk::json::Json;
 use crate::asterisk::{stasis, Channel};
 use crate::core::args::{self, BroadcastArgs};
@@ -12,7 +13,6 @@ use crate::core::broadcast::{Broadcast, Offered, Spec, State};
 use crate::core::filter::Filter;
 use crate::core::shuffle::shuffle;
 use crate::core::stats::Stats;
-use crate::core::wait::{self, FrameKind, Step};
 use crate::core::Error;
 use crate::module::ModuleState;
 
@@ -225,14 +225,23 @@ fn offer(
 }
 
 /// Sleeps on the channel and the broadcast's wake-up together until a claim
-/// decides it, the deadline passes, or the channel hangs up. Frames that
-/// arrive meanwhile are read and dropped (deferrable ones are put back
-/// afterwards, and a hangup frame at once, as Asterisk's own waiting helpers
-/// do: see `core::wait`). No periodic wake-ups.
+/// decides it, the deadline passes, or the channel hangs up. No periodic
+/// wake-ups. Media that arrives meanwhile is read and dropped, so that it does
+/// not pile up on the channel; DTMF, text and control frames are kept aside
+/// unprocessed (`FrameHold`) and go back to the channel when the wait ends, so
+/// that the winner's Stasis session, or the dialplan after TIMEOUT, gets them
+/// once and in order, as if nothing had read the channel.
 pub fn wait(chan: &Channel<'_>, bc: &Live, timeout: Duration) -> WaitEnd {
     let deadline = Instant::now() + timeout;
     let waker = bc.waker();
-    let mut deferred = Vec::new();
+    let hold = FrameHold::attach(chan);
+    if hold.is_none() {
+        warning!(
+            "Channel {}: DTMF and control frames that arrive while the call waits cannot be kept (out of memory); \
+             they are dropped",
+            bc.spec.channel_name
+        );
+    }
     let end = loop {
         if bc.state() != State::Open {
             break WaitEnd::Decided;
@@ -253,31 +262,28 @@ pub fn wait(chan: &Channel<'_>, bc: &Live, timeout: Duration) -> WaitEnd {
                 };
                 #[cfg(feature = "fault-injection")]
                 let f = crate::fault::driver_hangup(f);
-                let kind = if f.is_hangup() {
-                    FrameKind::Hangup
-                } else if f.is_deferrable() {
-                    FrameKind::Deferrable
-                } else {
-                    FrameKind::Other
-                };
-                match wait::on_frame(kind) {
-                    Step::Hangup { put_back } => {
-                        if put_back {
-                            chan.requeue_front(&f);
-                        }
-                        break WaitEnd::Hangup;
-                    }
-                    Step::Defer => deferred.extend(f.duplicate()),
-                    Step::Drop => {}
+                // `ast_read` hands over a hangup frame only when the channel
+                // driver returned it (a queued one reads as "no frame" and
+                // marks the channel), so nothing else knows of the hangup
+                // yet: it goes back to the head of the queue, where the next
+                // reader finds it, as Asterisk's own waiting helpers leave it.
+                if f.is_hangup() {
+                    chan.requeue_front(&f);
+                    break WaitEnd::Hangup;
                 }
+                // Anything else that reaches the wait is media (or a null
+                // frame): dropped.
             }
         }
     };
-    if wait::requeue_deferred(end == WaitEnd::Hangup) {
-        // Head-queueing reverses order, so put them back last first.
-        for f in deferred.iter().rev() {
-            chan.requeue_front(f);
-        }
+    // After a hangup the kept frames are dropped, as Asterisk's waiting
+    // helpers drop what they deferred.
+    let over = hold.map_or(0, |h| h.end(end != WaitEnd::Hangup));
+    if over > 0 {
+        warning!(
+            "Channel {}: {over} DTMF or control frame(s) beyond the ones kept while waiting were dropped",
+            bc.spec.channel_name
+        );
     }
     end
 }

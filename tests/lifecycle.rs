@@ -141,8 +141,7 @@ fn a_runtime_unload_is_refused_idle_and_busy() {
 
     // Busy: one more use count per call in it.
     let mut w = App::connect(&unique("lc-busy"));
-    let call = Call::broadcast(&format!("60000,^{}$", w.name));
-    w.wait_event("CallBroadcast", &call.id);
+    let call = waiting_calls(&mut w, 1).remove(0);
     assert_eq!(soft_unload(), 409);
     cli(&format!("module unload {MODULE}"));
     log.wait_line(&["WARNING", &format!("{REFUSED} 2")]);

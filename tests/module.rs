@@ -125,12 +125,7 @@ fn unload_under_load_is_refused_and_a_forced_unload_gives_the_calls_back() {
     let _s = serial();
     asterisk();
     let mut w = App::connect(&unique("unload-w"));
-    let calls: Vec<Call> = (0..5)
-        .map(|_| Call::broadcast(&format!("60000,^{}$", w.name)))
-        .collect();
-    for c in &calls {
-        w.wait_event("CallBroadcast", &c.id);
-    }
+    let calls = waiting_calls(&mut w, 5);
     let out = cli("module unload app_stasis_broadcast.so");
     assert!(
         running("app_stasis_broadcast.so"),

@@ -354,3 +354,58 @@ fn events_are_in_asterisks_own_api_docs() {
         .to_string();
     assert!(docs.contains("CallBroadcast") && docs.contains("CallClaimed"));
 }
+
+/// Digits the caller presses while the call waits (the far end of an answered
+/// call sends 1 2 3): the call is claimed once they were sent.
+fn dtmf_call(exten: &str, args: &str) -> Call {
+    let log = Log::mark();
+    let call = Call::start(exten, "dtmf", &[("ASB_ARGS", args)]);
+    log.wait_line(&["asb-dtmf-sent", &call.far_id]);
+    call
+}
+
+/// The digits of a channel as the subscribeAll observer saw them published.
+fn digits_published(id: &str) -> String {
+    observer()
+        .kept(id, |v| v["type"] == "ChannelDtmfReceived")
+        .iter()
+        .map(|v| v["digit"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
+// DTMF pressed while waiting is not lost: the winner receives each digit, in
+// order, once its Stasis session starts, and each is published once.
+#[test]
+fn dtmf_pressed_while_waiting_reaches_the_winner_in_order() {
+    let mut w = App::connect(&unique("dtmf"));
+    let call = dtmf_call("answered", &format!("20000,^{}$", w.name));
+    w.wait_event("CallBroadcast", &call.id);
+    win(&mut w, &call);
+    let mut got = String::new();
+    while got.len() < 3 {
+        let ev = w.wait_for("ChannelDtmfReceived", |v| {
+            v["type"] == "ChannelDtmfReceived" && v["channel"]["id"] == call.id.as_str()
+        });
+        got.push_str(ev["digit"].as_str().unwrap_or("?"));
+    }
+    assert_eq!(got, "123");
+    finish(&call);
+    assert_eq!(
+        digits_published(&call.id),
+        "123",
+        "each digit published once"
+    );
+}
+
+// ... and when nobody claims, the dialplan after StasisBroadcast reads them.
+#[test]
+fn dtmf_pressed_while_waiting_reaches_the_dialplan_after_a_timeout() {
+    let call = dtmf_call("answered-read", "3000,^nobody-at-all$");
+    assert_eq!(status(&call), "TIMEOUT");
+    assert_eq!(var_set(&call.id, "ASB_DIGITS"), "123");
+    assert_eq!(
+        digits_published(&call.id),
+        "123",
+        "each digit published once"
+    );
+}

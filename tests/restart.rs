@@ -64,13 +64,10 @@ fn running_build() -> String {
         .to_owned()
 }
 
-/// A broadcast claimed by a new worker: CallBroadcast, 204, StasisStart on
-/// its own WebSocket, then back to the dialplan (no observer needed).
+/// A broadcast claimed by a new worker, sent back to the dialplan (checked
+/// on the worker's own WebSocket: no observer).
 fn claimed(prefix: &str) {
-    let mut w = App::connect(&unique(prefix));
-    let call = Call::broadcast(&format!("10000,^{}$", w.name));
-    w.wait_event("CallBroadcast", &call.id);
-    win(&mut w, &call);
+    let (_w, call) = claimed_by_new_worker(prefix);
     continue_dialplan(&call.id);
 }
 
@@ -78,12 +75,7 @@ fn claimed(prefix: &str) {
 /// and the module logs no ERROR and re-registers nothing on the way out.
 fn shutdown_with_calls_waiting_is_clean() {
     let mut w = App::connect(&unique("rs-stop"));
-    let calls: Vec<Call> = (0..3)
-        .map(|_| Call::broadcast(&format!("60000,^{}$", w.name)))
-        .collect();
-    for c in &calls {
-        w.wait_event("CallBroadcast", &c.id);
-    }
+    let _calls = waiting_calls(&mut w, 3);
     let log = Log::mark();
     // The CLI's connection may end with the process: its status is not the point.
     let _ = testbed_command(&[], &["cli", "core stop now"]).output();

@@ -38,20 +38,6 @@ impl Frame {
         // SAFETY: valid frame (invariant).
         unsafe { sys::sb_frame_is_hangup(self.as_ptr()) != 0 }
     }
-
-    /// A frame that Asterisk's own waiting helpers keep for later rather than
-    /// drop (e.g. some control frames), so that the dialplan still sees it.
-    pub fn is_deferrable(&self) -> bool {
-        // SAFETY: valid frame (invariant).
-        unsafe { sys::ast_is_deferrable_frame(self.as_ptr()) != 0 }
-    }
-
-    /// An independent copy (frames read from a channel may point into
-    /// channel-owned buffers).
-    pub fn duplicate(&self) -> Option<Frame> {
-        // SAFETY: valid frame; the duplicate is newly allocated and ours.
-        unsafe { Frame::from_raw(sys::sb_frame_dup(self.as_ptr())) }
-    }
 }
 
 impl Drop for Frame {

@@ -6,6 +6,7 @@ pub mod channel;
 pub mod config;
 pub mod eventfd;
 pub mod frame;
+pub mod hold;
 pub mod host;
 pub mod http;
 pub mod json;

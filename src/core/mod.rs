@@ -10,6 +10,5 @@ pub mod installed;
 pub mod registry;
 pub mod shuffle;
 pub mod stats;
-pub mod wait;
 
 pub use error::Error;

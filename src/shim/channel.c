@@ -157,11 +157,6 @@ void sb_frame_free(struct ast_frame *frame)
 	ast_frfree(frame);
 }
 
-struct ast_frame *sb_frame_dup(const struct ast_frame *frame)
-{
-	return ast_frdup(frame);
-}
-
 int sb_frame_is_hangup(const struct ast_frame *frame)
 {
 	return frame->frametype == AST_FRAME_CONTROL && frame->subclass.integer == AST_CONTROL_HANGUP;

@@ -379,12 +379,31 @@ pub fn eventually_within(bound: Duration, what: &str, cond: impl Fn() -> bool) {
     }
 }
 
-/// A broadcast claimed by a worker (named `<prefix>-…`) ends in SUCCESS: the
-/// module works end to end.
-pub fn claimed_end_to_end(prefix: &str) {
+/// A broadcast claimed by a new worker (named `<prefix>-…`): CallBroadcast,
+/// 204 and StasisStart on the worker's own WebSocket. The call is left in the
+/// worker's Stasis session.
+pub fn claimed_by_new_worker(prefix: &str) -> (App, Call) {
     let mut w = App::connect(&unique(prefix));
     let call = Call::broadcast(&format!("10000,^{}$", w.name));
     w.wait_event("CallBroadcast", &call.id);
     win(&mut w, &call);
+    (w, call)
+}
+
+/// A broadcast claimed by a worker (named `<prefix>-…`) ends in SUCCESS: the
+/// module works end to end.
+pub fn claimed_end_to_end(prefix: &str) {
+    let (_w, call) = claimed_by_new_worker(prefix);
     finish(&call);
+}
+
+/// `n` calls waiting (up to 60 s) for `app` alone, each one offered to it.
+pub fn waiting_calls(app: &mut App, n: usize) -> Vec<Call> {
+    let calls: Vec<Call> = (0..n)
+        .map(|_| Call::broadcast(&format!("60000,^{}$", app.name)))
+        .collect();
+    for c in &calls {
+        app.wait_event("CallBroadcast", &c.id);
+    }
+    calls
 }

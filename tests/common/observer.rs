@@ -3,8 +3,8 @@
 use super::*;
 
 /// The process's one observer: an application subscribed to every channel,
-/// keeping the ChannelVarset, ChannelHangupRequest and ChannelDestroyed events
-/// it sees. One per
+/// keeping the ChannelVarset, ChannelHangupRequest, ChannelDestroyed and
+/// ChannelDtmfReceived events it sees. One per
 /// process, never re-registered: Asterisk 22.10 can deadlock when
 /// `subscribeAll` applications register and unregister concurrently.
 pub struct Observer {
@@ -25,7 +25,12 @@ pub fn observer() -> &'static Observer {
             if let Some(ev) = app.next(Duration::from_secs(1)) {
                 if matches!(
                     ev["type"].as_str(),
-                    Some("ChannelVarset" | "ChannelHangupRequest" | "ChannelDestroyed")
+                    Some(
+                        "ChannelVarset"
+                            | "ChannelHangupRequest"
+                            | "ChannelDestroyed"
+                            | "ChannelDtmfReceived"
+                    )
                 ) {
                     let id = ev["channel"]["id"].as_str().unwrap_or_default().to_owned();
                     obs.events.lock().unwrap().entry(id).or_default().push(ev);
