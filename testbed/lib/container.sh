@@ -109,6 +109,8 @@ cmd_start() {
     cp -a "$TESTBED_DIR/asterisk/." "$run/etc/"
     rm -f "$run/etc/modules.conf.in"
     sed -i "s/^bindport = .*/bindport = $HTTP_PORT/" "$run/etc/http.conf"
+    sed -i "s/^bind = 127.0.0.1:.*/bind = 127.0.0.1:$SIP_PORT/" "$run/etc/pjsip.conf"
+    sed -i "s/^udpbindaddr = 127.0.0.1:.*/udpbindaddr = 127.0.0.1:$SIP_PORT/" "$run/etc/sip.conf"
     gen_modules_conf "$mode" >"$run/etc/modules.conf"
     echo "$mode" >"$run/mode"
     echo "$VERSION" >"$run/version"
@@ -137,18 +139,20 @@ cmd_start() {
     events=$(events_json_mount "$run")
     [ -z "$events" ] || args+=(-v "$events")
     args+=("$IMAGE")
-    if [ "$mode" = ours ]; then
-        # shellcheck disable=SC2016  # $1.. expand in the container's shell
-        args+=(sh -c 'ln -sf "$1" "$2" && shift 2 && exec "$@"' asb-start
-               "$MODULE_MOUNT/$(basename "$module")" "$MODDIR/app_stasis_broadcast.so")
-    fi
+    # Before Asterisk starts: the spool's recording directory (ARI's recordings; the images have
+    # none), and in mode ours the link to the module (an empty link target leaves the packaged one).
+    local link=
+    [ "$mode" != ours ] || link=$MODULE_MOUNT/$(basename "$module")
+    # shellcheck disable=SC2016  # $1.. expand in the container's shell
+    args+=(sh -c 'mkdir -p /var/spool/asterisk/recording && { [ -z "$1" ] || ln -sf "$1" "$2"; } && shift 2 && exec "$@"'
+           asb-start "$link" "$MODDIR/app_stasis_broadcast.so")
     if [ "$valgrind" = 1 ]; then
         # Asterisk under memcheck: definite leaks and errors, full stacks, into the log directory.
         args+=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite
                --errors-for-leak-kinds=definite --num-callers=40 --track-origins=no
                --log-file=/var/log/asterisk/valgrind.log asterisk -f)
         START_TIMEOUT=${ASB_START_TIMEOUT:-900}
-    elif [ "$mode" = ours ]; then
+    else
         args+=(asterisk -f)
     fi
     if ! E "${args[@]}" >"$ASB_CACHE/logs/run.log" 2>&1; then
