@@ -103,7 +103,7 @@ fn a_claimed_call_is_answered_by_the_winner_then_hung_up() {
     }
     let _s = serial();
     let mut w = App::connect(&unique("sip-claim"));
-    let sipp = Sipp::new("claimed", &format!("w-{}", w.name)).start();
+    let caller = start_sipp(&sipp("claimed", &format!("w-{}", w.name)));
     let id = offered(&mut w);
     assert_eq!(claim(&id, &w.name), 204);
     w.wait_event("StasisStart", &id);
@@ -112,7 +112,7 @@ fn a_claimed_call_is_answered_by_the_winner_then_hung_up() {
         204
     );
     hang_up(&id);
-    sipp.finish().assert_all(1);
+    finish_all(caller, 1);
     assert_eq!(stasis_status(&id), "SUCCESS");
     late_claim_fails(&id, &w.name);
 }
@@ -125,9 +125,9 @@ fn nobody_claims_and_the_fallback_answers_486() {
     }
     let _s = serial();
     let mut w = App::connect(&unique("sip-busy"));
-    let sipp = Sipp::new("busy", &format!("q-{}", w.name)).start();
+    let caller = start_sipp(&sipp("busy", &format!("q-{}", w.name)));
     let id = offered(&mut w);
-    sipp.finish().assert_all(1);
+    finish_all(caller, 1);
     assert_eq!(stasis_status(&id), "TIMEOUT");
     late_claim_fails(&id, &w.name);
 }
@@ -141,11 +141,9 @@ fn a_cancel_while_waiting_ends_the_wait() {
     }
     let _s = serial();
     let mut w = App::connect(&unique("sip-cancel"));
-    let sipp = Sipp::new("cancel", &format!("w-{}", w.name))
-        .pause_ms(300)
-        .start();
+    let caller = start_sipp(&sipp("cancel", &format!("w-{}", w.name)).pause_ms(300));
     let id = offered(&mut w);
-    sipp.finish().assert_all(1);
+    finish_all(caller, 1);
     assert_eq!(stasis_status(&id), "TIMEOUT");
     late_claim_fails(&id, &w.name);
     print_hangup_latency("CANCEL", &id);
@@ -161,11 +159,9 @@ fn a_bye_while_waiting_ends_the_wait_and_stasis_never_starts() {
     let _s = serial();
     let mut w = App::connect(&unique("sip-bye"));
     // Answer() may wait 500 ms for audio: the BYE comes well after the broadcast began.
-    let sipp = Sipp::new("bye", &format!("a-{}", w.name))
-        .pause_ms(1500)
-        .start();
+    let caller = start_sipp(&sipp("bye", &format!("a-{}", w.name)).pause_ms(1500));
     let id = offered(&mut w);
-    sipp.finish().assert_all(1);
+    finish_all(caller, 1);
     assert_eq!(stasis_status(&id), "TIMEOUT");
     late_claim_fails(&id, &w.name);
     destroyed(&id);
@@ -188,9 +184,9 @@ fn dtmf_pressed_while_waiting_reaches_the_winner() {
     }
     let _s = serial();
     let mut w = App::connect(&unique("sip-dtmf"));
-    let sipp = Sipp::new("dtmf", &format!("a-{}", w.name)).start();
+    let caller = start_sipp(&sipp("dtmf", &format!("a-{}", w.name)));
     let id = offered(&mut w);
-    sipp.wait_log("digits sent");
+    wait_log(&caller, "digits sent");
     assert_eq!(claim(&id, &w.name), 204);
     w.wait_event("StasisStart", &id);
     // The digits that reach the winner: three, within the liveness bound (on upstream, what
@@ -209,7 +205,7 @@ fn dtmf_pressed_while_waiting_reaches_the_winner() {
         }
     }
     hang_up(&id);
-    sipp.finish().assert_all(1);
+    finish_all(caller, 1);
     if target() == Target::Upstream {
         println!(
             "upstream delivered the digits 1 2 3 as {got:?} (published: {:?})",
@@ -227,7 +223,7 @@ fn dtmf_pressed_while_waiting_reaches_the_winner() {
 fn media_call(user_prefix: &str) -> Vec<String> {
     let log = Log::mark();
     let mut w = App::connect(&unique("sip-media"));
-    let sipp = Sipp::new("answered", &format!("{user_prefix}-{}", w.name)).start();
+    let caller = start_sipp(&sipp("answered", &format!("{user_prefix}-{}", w.name)));
     let id = offered(&mut w);
     // Audio arrives all this time (a pause, not an assertion).
     std::thread::sleep(Duration::from_secs(3));
@@ -254,7 +250,7 @@ fn media_call(user_prefix: &str) -> Vec<String> {
         "the winner recorded no audio of the caller: {done}"
     );
     hang_up(&id);
-    sipp.finish().assert_all(1);
+    finish_all(caller, 1);
     log.lines()
 }
 
@@ -319,12 +315,11 @@ fn a_thousand_calls_at_fifty_a_second_are_each_claimed_once() {
         .await
         .expect("the pool connects");
         let user = format!("w-{tag}-w.*");
-        let result = tokio::task::spawn_blocking(move || {
-            Sipp::new("claimed", &user).calls(CALLS as u32, 50).run()
+        tokio::task::spawn_blocking(move || {
+            run_all(sipp("claimed", &user).calls(CALLS as u32, 50), CALLS)
         })
         .await
         .unwrap();
-        result.assert_all(CALLS);
         pool.stop().await
     });
     let won = state.total(|c| &c.won);

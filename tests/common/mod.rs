@@ -41,7 +41,7 @@ pub use call::Call;
 pub use log::Log;
 pub use nodes::SecondNode;
 pub use observer::{destroyed, hangup_requested, observer, status, var_set, Observer};
-pub use sipp::{has_sip, Sipp};
+pub use sipp::{finish_all, has_sip, run_all, sipp, start_sipp, wait_log};
 pub use wire::{http_request, Answer, Auth};
 
 /// The test bed's HTTP server: `127.0.0.1:<ASB_HTTP_PORT>` (default 8088), as
