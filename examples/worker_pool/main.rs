@@ -11,7 +11,11 @@
 //! (`STASISSTATUS`). A node that goes away during the run takes its outstanding calls with it;
 //! the pool goes on with the others. At the end: tables per worker, per node and overall.
 //!
-//! - `options.rs`: the flags; `calls.rs`: originating and following the calls;
+//! With `--sip` the calls are real SIP calls that SIPp places on each node (`sip.rs`), followed
+//! the same way, and SIPp's own count of successful and failed calls is printed too.
+//!
+//! - `options.rs`: the flags; `calls.rs`: originating and following the calls; `sip.rs`: the
+//!   same with SIPp's calls;
 //! - `live.rs`: the progress line; `table.rs`: the final tables.
 //!
 //! Run it with `scripts/demo [flags]`, or by hand against running test beds:
@@ -20,6 +24,7 @@
 mod calls;
 mod live;
 mod options;
+mod sip;
 mod table;
 
 use std::io::IsTerminal;
@@ -72,7 +77,9 @@ async fn run(opts: Options) -> Result<bool, String> {
         hold: Duration::from_millis(run.opts.hold_ms),
     };
     let prefix = run.prefix.clone();
-    let ours = Arc::new(move |id: &str| id.starts_with(&prefix) && id.ends_with(";2"));
+    let sip = run.opts.sip;
+    // SIP calls have Asterisk's own channel ids: every offer to pool-N is one of the run's.
+    let ours = Arc::new(move |id: &str| sip || (id.starts_with(&prefix) && id.ends_with(";2")));
     let pool = match Pool::start(&nodes, &names, policy, ours).await {
         Ok(pool) => pool,
         Err(e) => {
@@ -81,19 +88,37 @@ async fn run(opts: Options) -> Result<bool, String> {
         }
     };
     let o = &run.opts;
+    let placing = if o.sip {
+        format!("SIP calls from SIPp at {}/s per node", o.rate)
+    } else {
+        format!("concurrency {}", o.concurrency)
+    };
     eprintln!(
-        "{} workers on {} node(s), {} calls, concurrency {}, think 0..={} ms, timeout {} ms, hold {} ms",
+        "{} workers on {} node(s), {} calls, {placing}, think 0..={} ms, timeout {} ms, hold {} ms",
         o.workers,
         nodes.len(),
         o.calls,
-        o.concurrency,
         o.think_ms,
-        o.timeout_ms,
+        if o.sip { 10_000 } else { o.timeout_ms },
         o.hold_ms
     );
-    let out = calls::drive(&run, &mut observer, pool.state()).await;
+    let (out, sipp) = if o.sip {
+        match sip::drive(&run, &mut observer, pool.state()).await {
+            Ok(r) => r,
+            Err(e) => {
+                pool.stop().await;
+                observer.close().await;
+                return Err(e);
+            }
+        }
+    } else {
+        (
+            calls::drive(&run, &mut observer, pool.state()).await,
+            Vec::new(),
+        )
+    };
     // Hang up before disconnecting: a call left in a departed application's Stasis would
-    // stay there.
+    // stay there. (SIPp's calls end with their scenario.)
     let leftovers = calls::hang_up_leftovers(&run, &nodes, &out, pool.state()).await;
     let state = pool.stop().await;
     observer.close().await;
@@ -103,9 +128,21 @@ async fn run(opts: Options) -> Result<bool, String> {
         eprintln!();
     }
     table::report(&run, &nodes, &state, &out, leftovers);
+    for (n, r) in sipp.iter().enumerate() {
+        println!(
+            "SIPp on node {}: {} successful, {} failed calls (exit status {}; SIPp CPU {:.2} s in {:.1} s)",
+            nodes[n].node().label(),
+            r.successful,
+            r.failed,
+            r.code,
+            r.cpu.as_secs_f64(),
+            r.wall.as_secs_f64()
+        );
+    }
     let unfinished = out.total(|n| n.unfinished) + out.not_started;
     let accounted = out.total(|n| n.ended() + n.lost_with_node);
-    Ok(unfinished == 0 && accounted == run.opts.calls as u64)
+    let sipp_ok = sipp.iter().all(|r| r.code == 0);
+    Ok(unfinished == 0 && accounted == run.opts.calls as u64 && sipp_ok)
 }
 
 fn main() -> ExitCode {

@@ -34,6 +34,16 @@ pub struct Options {
     /// them. The default follows ASB_HTTP_PORT (the test bed's port)
     #[arg(long = "ari", value_name = "URL", default_values_t = [default_ari()])]
     pub ari: Vec<String>,
+    /// Place the calls as real SIP calls from SIPp (Debian's sip-tester; scenario
+    /// sipp/claimed.xml) on each node's SIP port (its ARI port - 3018, as the test bed sets it),
+    /// instead of originating Local channels. The test bed's context asb-sip offers them for
+    /// 10 s to ^pool-.*$ (--timeout-ms does not apply); claimed calls are answered and hung up
+    /// 0.2 s later, unclaimed ones get 486
+    #[arg(long)]
+    pub sip: bool,
+    /// With --sip: calls per second per node
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: u32,
     /// ARI user (unless given in the URL)
     #[arg(long, default_value = "asb")]
     pub user: String,
