@@ -30,6 +30,8 @@ mod config;
 mod floor;
 mod meters;
 mod report;
+#[path = "../sip_section.rs"]
+mod sip_section;
 mod stats;
 mod store;
 mod table;

@@ -159,6 +159,8 @@ pub fn report(cfg: &Cfg, res: &Results, info: &Value, total: Duration) {
     md.push_str(&notes(&res.notes));
     std::fs::create_dir_all(repo().join("benchmarks")).ok();
     std::fs::write(repo().join("benchmarks/ratios.svg"), svg(&rows)).expect("write svg");
+    // The SIP section is --bench sip's: kept as its last run wrote it.
+    let md = crate::sip_section::splice(&md, &repo());
     std::fs::write(repo().join("BENCHMARKS.md"), md).expect("write BENCHMARKS.md");
     println!("wrote BENCHMARKS.md and benchmarks/ratios.svg");
 }
