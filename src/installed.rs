@@ -5,8 +5,9 @@
 //! reference), and even after a forced unload a new `dlopen` of the same path
 //! returns the object already mapped (it stays resident). So after an operator
 //! installs a new build, the old one runs until Asterisk restarts. The first
-//! load records which build the file held; a load, a reload and
-//! `stasis broadcast show` compare the file with it and say so when it changed.
+//! load records which build the file held; a new file put in its place (seen
+//! at once through inotify), a load, a reload and `stasis broadcast show`
+//! compare the file with it and say so when it holds another build.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -17,6 +18,7 @@ use parking_lot::Mutex;
 
 use crate::asterisk::host;
 use crate::core::installed::{Build, Stamp, VERSION_MARK};
+use crate::watch;
 
 /// Keeps the version marker in the shared object (nothing else reads it).
 #[used]
@@ -51,12 +53,21 @@ fn build_of(path: &PathBuf) -> Result<Build, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Records the running build (the first load; later calls do nothing).
+/// Records the running build (the first load; later calls do nothing), and from then on
+/// warns the moment another file is put in its place (the path the loader opened, and the
+/// file it leads to when that is a symbolic link).
 pub fn record() {
     LOADED.get_or_init(|| {
         let path = PathBuf::from(host::module_path()?);
         let st = stamp(&path).ok()?;
         let build = build_of(&path).ok()?;
+        let mut files = vec![path.clone()];
+        files.extend(fs::canonicalize(&path).ok().filter(|c| *c != path));
+        if let Err(e) = watch::spawn(&files, || {
+            warn_if_replaced();
+        }) {
+            warning!("{e}: a new build installed over this one is noticed only on reload and show");
+        }
         Some(Loaded {
             path,
             build,

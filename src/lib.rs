@@ -34,3 +34,5 @@ mod installed;
 mod module;
 #[cfg(not(test))]
 mod route;
+#[cfg(not(test))]
+mod watch;

@@ -109,17 +109,21 @@ fn shutdown_with_calls_waiting_is_clean() {
     assert!(ours.is_empty(), "at shutdown: {ours:#?}");
 }
 
-/// A new build installed over the running one: `module reload` and
-/// `stasis broadcast show` name both builds in one WARNING, `module load`
-/// keeps the running one, and after a restart the new one runs, unwarned.
+/// A new build installed over the running one: a WARNING names both builds the
+/// moment the file is in place, and again on `module reload` and in `stasis
+/// broadcast show`; `module load` keeps the running one, and after a restart
+/// the new one runs, unwarned.
 fn a_new_build_on_disk_runs_after_a_restart(staged: &Staged) {
     let old = running_build();
     assert!(!cli("stasis broadcast show").contains("WARNING"));
-    install(&fault_build(), &staged.file);
+    let other = fault_build();
 
     let log = Log::mark();
-    cli("module reload app_stasis_broadcast.so");
+    install(&other, &staged.file);
     let line = log.wait_line(&["WARNING", "the module file", "restart Asterisk"]);
+    let again = Log::mark();
+    cli("module reload app_stasis_broadcast.so");
+    again.wait_line(&["WARNING", "the module file", "restart Asterisk"]);
     assert!(line.contains(&old), "the running build is named: {line}");
     let new = line
         .split(" is app_stasis_broadcast ")
