@@ -364,15 +364,6 @@ fn dtmf_call(exten: &str, args: &str) -> Call {
     call
 }
 
-/// The digits of a channel as the subscribeAll observer saw them published.
-fn digits_published(id: &str) -> String {
-    observer()
-        .kept(id, |v| v["type"] == "ChannelDtmfReceived")
-        .iter()
-        .map(|v| v["digit"].as_str().unwrap_or("?").to_owned())
-        .collect()
-}
-
 // DTMF pressed while waiting is not lost: the winner receives each digit, in
 // order, once its Stasis session starts, and each is published once.
 #[test]

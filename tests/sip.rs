@@ -85,15 +85,6 @@ fn print_hangup_latency(what: &str, id: &str) {
     );
 }
 
-/// The digits of a channel as published (each ChannelDtmfReceived the observer saw).
-fn digits_published(id: &str) -> String {
-    observer()
-        .kept(id, |v| v["type"] == "ChannelDtmfReceived")
-        .iter()
-        .map(|v| v["digit"].as_str().unwrap_or("?").to_owned())
-        .collect()
-}
-
 // A ringing call is claimed; the winner answers it over ARI (SIPp gets 200 OK and ACKs), then
 // hangs up (SIPp gets BYE).
 #[test]

@@ -101,3 +101,12 @@ pub fn hangup_requested(id: &str) {
         v["type"] == "ChannelHangupRequest"
     });
 }
+
+/// The digits of a channel as published so far (each ChannelDtmfReceived the observer saw).
+pub fn digits_published(id: &str) -> String {
+    observer()
+        .kept(id, |v| v["type"] == "ChannelDtmfReceived")
+        .iter()
+        .map(|v| v["digit"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
