@@ -355,12 +355,13 @@ fn events_are_in_asterisks_own_api_docs() {
     assert!(docs.contains("CallBroadcast") && docs.contains("CallClaimed"));
 }
 
-/// Digits the caller presses while the call waits (the far end of an answered
-/// call sends 1 2 3): the call is claimed once they were sent.
-fn dtmf_call(exten: &str, args: &str) -> Call {
+/// A call to `exten` whose far end sends something while the call waits
+/// (`far`: dtmf sends the digits 1 2 3, text a text message), returned once
+/// it was sent (the far end logs `asb-<far>-sent`).
+fn call_sending(exten: &str, far: &str, args: &str) -> Call {
     let log = Log::mark();
-    let call = Call::start(exten, "dtmf", &[("ASB_ARGS", args)]);
-    log.wait_line(&["asb-dtmf-sent", &call.far_id]);
+    let call = Call::start(exten, far, &[("ASB_ARGS", args)]);
+    log.wait_line(&[&format!("asb-{far}-sent"), &call.far_id]);
     call
 }
 
@@ -369,7 +370,7 @@ fn dtmf_call(exten: &str, args: &str) -> Call {
 #[test]
 fn dtmf_pressed_while_waiting_reaches_the_winner_in_order() {
     let mut w = App::connect(&unique("dtmf"));
-    let call = dtmf_call("answered", &format!("20000,^{}$", w.name));
+    let call = call_sending("answered", "dtmf", &format!("20000,^{}$", w.name));
     w.wait_event("CallBroadcast", &call.id);
     win(&mut w, &call);
     let mut got = String::new();
@@ -391,7 +392,7 @@ fn dtmf_pressed_while_waiting_reaches_the_winner_in_order() {
 // ... and when nobody claims, the dialplan after StasisBroadcast reads them.
 #[test]
 fn dtmf_pressed_while_waiting_reaches_the_dialplan_after_a_timeout() {
-    let call = dtmf_call("answered-read", "3000,^nobody-at-all$");
+    let call = call_sending("answered-read", "dtmf", "3000,^nobody-at-all$");
     assert_eq!(status(&call), "TIMEOUT");
     assert_eq!(var_set(&call.id, "ASB_DIGITS"), "123");
     assert_eq!(
@@ -399,4 +400,14 @@ fn dtmf_pressed_while_waiting_reaches_the_dialplan_after_a_timeout() {
         "123",
         "each digit published once"
     );
+}
+
+// A text message that arrives while the call waits is not lost either: the
+// dialplan after StasisBroadcast receives it (other frames the wait does not
+// own, such as control frames, are kept the same way).
+#[test]
+fn text_sent_while_waiting_reaches_the_dialplan_after_a_timeout() {
+    let call = call_sending("answered-text", "text", "3000,^nobody-at-all$");
+    assert_eq!(status(&call), "TIMEOUT");
+    assert_eq!(var_set(&call.id, "ASB_TEXT"), "hello-from-the-caller");
 }
