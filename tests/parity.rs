@@ -402,6 +402,21 @@ fn dtmf_pressed_while_waiting_reaches_the_dialplan_after_a_timeout() {
     );
 }
 
+// ... and when the claim's Stasis session cannot run (FAILED), the same.
+#[test]
+fn dtmf_pressed_while_waiting_reaches_the_dialplan_after_a_failed_claim() {
+    let mut w = App::connect(&unique("dtmf-gone"));
+    let call = call_sending("answered-read", "dtmf", &format!("20000,^{}$", w.name));
+    w.wait_event("CallBroadcast", &call.id);
+    // The winner's application goes away before its claim is acted on.
+    let log = Log::mark();
+    w.disconnect();
+    log.wait_line(&["Shutting down application", &w.name]);
+    assert_eq!(claim(&call.id, &w.name), 204);
+    assert_eq!(status(&call), "FAILED");
+    assert_eq!(var_set(&call.id, "ASB_DIGITS"), "123");
+}
+
 // A text message that arrives while the call waits is not lost either: the
 // dialplan after StasisBroadcast receives it (other frames the wait does not
 // own, such as control frames, are kept the same way).
