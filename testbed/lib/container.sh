@@ -109,6 +109,10 @@ cmd_start() {
     cp -a "$TESTBED_DIR/asterisk/." "$run/etc/"
     rm -f "$run/etc/modules.conf.in"
     sed -i "s/^bindport = .*/bindport = $HTTP_PORT/" "$run/etc/http.conf"
+    # This node's names (asterisk.conf): unique per HTTP port, so per node on this machine.
+    local eid; eid=$(printf '02:00:00:00:%02x:%02x' $(((HTTP_PORT >> 8) & 255)) $((HTTP_PORT & 255)))
+    sed -i "s/^systemname = .*/systemname = asb$HTTP_PORT/; s/^entityid = .*/entityid = $eid/" \
+        "$run/etc/asterisk.conf"
     sed -i "s/^bind = 127.0.0.1:.*/bind = 127.0.0.1:$SIP_PORT/" "$run/etc/pjsip.conf"
     sed -i "s/^udpbindaddr = 127.0.0.1:.*/udpbindaddr = 127.0.0.1:$SIP_PORT/" "$run/etc/sip.conf"
     gen_modules_conf "$mode" >"$run/etc/modules.conf"

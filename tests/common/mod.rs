@@ -64,7 +64,12 @@ pub fn node() -> &'static Node {
 
 /// The test bed's ARI URL with the credentials in it: ureq sends them as Basic authentication.
 pub(crate) fn authed(path_and_query: &str) -> String {
-    format!("{}{path_and_query}", node().url_with_credentials(&[]))
+    authed_on(node(), path_and_query)
+}
+
+/// The same on another node.
+fn authed_on(node: &Node, path_and_query: &str) -> String {
+    format!("{}{path_and_query}", node.url_with_credentials(&[]))
 }
 pub const USER: &str = "asb";
 pub const PASS: &str = "asb";
@@ -267,7 +272,18 @@ pub struct Reply {
 
 /// One ARI request. `query` values are percent-encoded here.
 pub fn ari(method: &str, path: &str, query: &[(&str, &str)], body: Option<Value>) -> Reply {
-    let mut req = agent().request(method, &authed(path));
+    ari_on(node(), method, path, query, body)
+}
+
+/// The same request to another node's ARI.
+pub fn ari_on(
+    node: &Node,
+    method: &str,
+    path: &str,
+    query: &[(&str, &str)],
+    body: Option<Value>,
+) -> Reply {
+    let mut req = agent().request(method, &authed_on(node, path));
     for (k, v) in query {
         req = req.query(k, v);
     }
