@@ -27,17 +27,7 @@ fn each_node_names_its_ids_and_a_claim_on_another_node_takes_no_call() {
     // followed by the observer from its start.
     observer();
     let mut w = App::connect(&unique("ids"));
-    let r = ari(
-        "POST",
-        "/channels",
-        &[
-            ("endpoint", "Local/raw@asb/n"),
-            ("extension", "hold"),
-            ("context", "asb"),
-        ],
-        Some(json!({ "variables": { "ASB_ARGS": format!("10000,^{}$", w.name) } })),
-    );
-    assert_eq!(r.status, 200, "originate: {:?}", r.body);
+    let far = Call::anonymous(&format!("10000,^{}$", w.name));
     let offer = w.wait_for("CallBroadcast", |v| v["type"] == "CallBroadcast");
     assert_eq!(offer["asterisk_id"], a["system"]["entity_id"]);
     let id = offer["channel"]["id"]
@@ -62,6 +52,6 @@ fn each_node_names_its_ids_and_a_claim_on_another_node_takes_no_call() {
     w.wait_event("StasisStart", &id);
     continue_dialplan(&id);
     assert_eq!(var_set(&id, "STASISSTATUS"), "SUCCESS");
-    let far = r.body["id"].as_str().unwrap_or_default().to_owned();
+    let far = far["id"].as_str().unwrap_or_default();
     ari("DELETE", &format!("/channels/{far}"), &[], None);
 }

@@ -15,7 +15,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::json;
 
 const MODULE: &str = "app_stasis_broadcast.so";
 
@@ -74,22 +73,6 @@ impl Rng {
         self.0 ^= self.0 << 17;
         self.0 % n
     }
-}
-
-/// Originates a call into `StasisBroadcast(<args>)` without waiting for it.
-fn originate(args: &str) {
-    let r = ari(
-        "POST",
-        "/channels",
-        &[
-            ("endpoint", "Local/raw@asb/n"),
-            ("extension", "hold"),
-            ("context", "asb"),
-            ("timeout", "30"),
-        ],
-        Some(json!({ "variables": { "ASB_ARGS": args } })),
-    );
-    assert_eq!(r.status, 200, "originate: {:?}", r.body);
 }
 
 /// Runs `f` on a thread until `stop`, counting its rounds.
@@ -245,7 +228,7 @@ fn unload_load_storm_with_calls_claims_and_scrapes() {
         let filter = format!("^{pool}$");
         let mut rng = Rng::new(seed + std::process::id() as u64);
         workers.push(background(&stop, &originated, move || {
-            originate(&format!("{},{filter}", rng.below(40)));
+            Call::anonymous(&format!("{},{filter}", rng.below(40)));
             thread::sleep(Duration::from_millis(rng.below(60)));
         }));
     }

@@ -297,12 +297,17 @@ fn stasis_failure_after_a_claim_gives_failed() {
     let mut w = App::connect(&unique("gone"));
     let call = Call::broadcast(&format!("10000,^{}$", w.name));
     w.wait_event("CallBroadcast", &call.id);
-    // The winner's application goes away before its claim is acted on.
+    claimed_by_a_winner_gone(&w, &call);
+}
+
+/// The winner's application goes away before its claim is acted on: the claim
+/// wins (204), and Stasis cannot run (FAILED).
+fn claimed_by_a_winner_gone(w: &App, call: &Call) {
     let log = Log::mark();
     w.disconnect();
     log.wait_line(&["Shutting down application", &w.name]);
     assert_eq!(claim(&call.id, &w.name), 204);
-    assert_eq!(status(&call), "FAILED");
+    assert_eq!(status(call), "FAILED");
 }
 
 #[test]
@@ -408,12 +413,7 @@ fn dtmf_pressed_while_waiting_reaches_the_dialplan_after_a_failed_claim() {
     let mut w = App::connect(&unique("dtmf-gone"));
     let call = call_sending("answered-read", "dtmf", &format!("20000,^{}$", w.name));
     w.wait_event("CallBroadcast", &call.id);
-    // The winner's application goes away before its claim is acted on.
-    let log = Log::mark();
-    w.disconnect();
-    log.wait_line(&["Shutting down application", &w.name]);
-    assert_eq!(claim(&call.id, &w.name), 204);
-    assert_eq!(status(&call), "FAILED");
+    claimed_by_a_winner_gone(&w, &call);
     assert_eq!(var_set(&call.id, "ASB_DIGITS"), "123");
 }
 

@@ -89,6 +89,25 @@ impl Call {
         )
     }
 
+    /// Originates a call into `StasisBroadcast(<args>)` (extension `raw`, far end silent) whose
+    /// channel ids Asterisk chooses itself, without waiting for it; returns the `;1` half's
+    /// channel (ARI's JSON). Nothing hangs it up when the test ends: it ends by itself.
+    pub fn anonymous(args: &str) -> Value {
+        let r = ari(
+            "POST",
+            "/channels",
+            &[
+                ("endpoint", "Local/raw@asb/n"),
+                ("extension", "hold"),
+                ("context", "asb"),
+                ("timeout", "30"),
+            ],
+            Some(json!({ "variables": { "ASB_ARGS": args } })),
+        );
+        assert_eq!(r.status, 200, "originate: {:?}", r.body);
+        r.body
+    }
+
     /// Hangs up the broadcasting half.
     pub fn hangup(&self) -> u16 {
         ari("DELETE", &format!("/channels/{}", self.id), &[], None).status
