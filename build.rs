@@ -8,7 +8,9 @@
 //!   API of `asterisk/stasis_app_broadcast.h`); older releases have neither
 //!   the route nor the header. Without the header the module serves the route
 //!   itself (cfg `asb_own_claim_route`, C define `ASB_OWN_CLAIM_ROUTE`).
-//!   `ASB_CLAIM_ROUTE=module` or `=asterisk` overrides the guess.
+//!   `ASB_CLAIM_ROUTE=module` or `=asterisk` overrides the guess (cfg
+//!   `asb_claim_route_forced`: the load then skips its check of the running
+//!   release).
 //! - The C shim (`src/shim/*.c`) is compiled by `cc` into a static archive
 //!   that is linked, whole, into the cdylib only: the lib's unit-test binary
 //!   never links it, because its module constructor references symbols that
@@ -36,6 +38,7 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=ASB_CLAIM_ROUTE");
     println!("cargo:rustc-check-cfg=cfg(asb_own_claim_route)");
+    println!("cargo:rustc-check-cfg=cfg(asb_claim_route_forced)");
 
     let include = asterisk_include_dir();
     println!(
@@ -49,6 +52,11 @@ fn main() {
     let own_route = own_claim_route(&include);
     if own_route {
         println!("cargo:rustc-cfg=asb_own_claim_route");
+    }
+    // Chosen with ASB_CLAIM_ROUTE rather than guessed from the headers: the module then serves
+    // the route whatever the running Asterisk has (a test of the route on 22.10.1, say).
+    if env::var_os("ASB_CLAIM_ROUTE").is_some_and(|v| !v.is_empty()) {
+        println!("cargo:rustc-cfg=asb_claim_route_forced");
     }
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
 

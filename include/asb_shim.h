@@ -113,6 +113,8 @@ const char *sb_module_path(void);
 void sb_hold_until_shutdown(void);
 /*! Non-zero once Asterisk has begun shutting down. */
 int sb_shutting_down(void);
+/*! The running Asterisk's version (ast_get_version()), e.g. "22.10.1". */
+const char *sb_asterisk_version(void);
 
 /*! A copy of \a s in Asterisk's allocator (for callers that ast_free() it). */
 char *sb_strdup(const char *s);

@@ -109,6 +109,10 @@ pub extern "C" fn asb_load() -> c_int {
             );
             return LOAD_DECLINE;
         }
+        if let Some(why) = route::wrong_release() {
+            error!("{why}");
+            return LOAD_DECLINE;
+        }
         // From the first load on, the code stays mapped whatever a forced
         // unload does; without that no entry may open.
         if let Err(e) = host::pin_module() {

@@ -31,6 +31,28 @@ use crate::module::ModuleState;
 /// Whether this build serves the route (the target Asterisk has none).
 pub const SERVED: bool = cfg!(asb_own_claim_route);
 
+/// Why this build must not run in the running Asterisk, if it must not: a build that serves
+/// the route because its headers had no `asterisk/stasis_app_broadcast.h` (Asterisk before
+/// 20.20 / 22.10 / 23.4), loaded into an Asterisk that has its own route (with the same build
+/// options sum, the loader lets it in), would link its route over res_ari's, authentication
+/// included. A build made with `ASB_CLAIM_ROUTE=module` chose that on purpose.
+pub fn wrong_release() -> Option<String> {
+    if !SERVED || cfg!(asb_claim_route_forced) {
+        return None;
+    }
+    let running = host::asterisk_version();
+    crate::core::release::has_own_claim_route(&running)
+        .filter(|&own| own)
+        .map(|_| {
+            format!(
+                "this app_stasis_broadcast was built against the headers of an Asterisk without a claim route of \
+                 its own (no asterisk/stasis_app_broadcast.h: before 20.20, 22.10 and 23.4), but this Asterisk \
+                 {running} has one (res_ari_events); its route would shadow res_ari's. Rebuild it against this \
+                 Asterisk's own headers (scripts/install --headers DIR). Declining to load."
+            )
+        })
+}
+
 struct Route {
     conf: Option<Arc<AriConf>>,
     running: bool,

@@ -166,3 +166,44 @@ fn unload_under_load_is_refused_and_a_forced_unload_gives_the_calls_back() {
     assert!(running("app_stasis_broadcast.so"));
     claimed_end_to_end("mod-w");
 }
+
+/// A build for a release without Asterisk's own claim route (its headers lack
+/// asterisk/stasis_app_broadcast.h) would shadow res_ari's route, authentication included, if
+/// the loader let it into an Asterisk that has one (the build options sum alone does not tell
+/// releases apart): it declines, with one ERROR naming this Asterisk's version and what to do,
+/// and claims go to Asterisk's own route (501: no implementation loaded). On a release without
+/// the route there is nothing to guard against: the ordinary build is such a build there.
+#[test]
+fn a_build_for_the_module_route_declines_where_asterisk_has_its_own() {
+    let _s = serial();
+    asterisk();
+    if !asterisk_has_claim_route() {
+        assert!(running("app_stasis_broadcast.so"));
+        let log = Log::since_start();
+        log.wait_line(&["NOTICE", "the module serves POST /ari/events/claim"]);
+        return;
+    }
+    let build = module_route_build();
+    testbed(&["start", "--module", &build.to_string_lossy()]);
+    let log = Log::since_start();
+    let line = log.wait_line(&[
+        "ERROR",
+        "without a claim route of its own",
+        &asterisk_version(),
+    ]);
+    assert!(
+        line.contains("Rebuild it against this Asterisk's own headers"),
+        "{line}"
+    );
+    let running_after = running("app_stasis_broadcast.so");
+    let claim_answer = claim("no-such-channel", "nobody");
+    testbed(&["start"]);
+    assert!(
+        !running_after,
+        "the module-route build runs beside Asterisk's own route"
+    );
+    assert_eq!(
+        claim_answer, 501,
+        "Asterisk's route, with no implementation loaded"
+    );
+}

@@ -161,6 +161,14 @@ pub fn shutting_down() -> bool {
     unsafe { sys::sb_shutting_down() != 0 }
 }
 
+/// The running Asterisk's version, as it reports it.
+pub fn asterisk_version() -> String {
+    // SAFETY: no arguments; a static string of Asterisk's (or null).
+    let p = unsafe { sys::sb_asterisk_version() };
+    // SAFETY: as above.
+    unsafe { super::channel::lossy_opt(p) }.unwrap_or_default()
+}
+
 /// The path the loader opened the module from.
 pub fn module_path() -> Option<String> {
     // SAFETY: no arguments; the result is null or a C string owned by the

@@ -8,6 +8,7 @@ pub mod error;
 pub mod filter;
 pub mod installed;
 pub mod registry;
+pub mod release;
 pub mod shuffle;
 pub mod stats;
 

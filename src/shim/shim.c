@@ -19,6 +19,7 @@
 
 #include <dlfcn.h>
 
+#include "asterisk/ast_version.h"
 #include "asterisk/logger.h"
 #include "asterisk/module.h"
 #include "asterisk/optional_api.h"
@@ -245,6 +246,11 @@ void sb_hold_until_shutdown(void)
 int sb_shutting_down(void)
 {
 	return ast_shutting_down();
+}
+
+const char *sb_asterisk_version(void)
+{
+	return ast_get_version();
 }
 
 static int load_module(void)

@@ -17,6 +17,14 @@ impl Log {
         Log { path, start }
     }
 
+    /// The whole of messages.log since Asterisk started (`wait_line` looks at all of it).
+    pub fn since_start() -> Log {
+        Log {
+            path: cache_dir().join("run/log/messages.log"),
+            start: 0,
+        }
+    }
+
     /// Lines written since the mark.
     pub fn lines(&self) -> Vec<String> {
         let Ok(mut f) = std::fs::File::open(&self.path) else {

@@ -163,17 +163,44 @@ pub fn asterisk_version() -> String {
 /// 22.10+, 23.4+): there a claim with no StasisBroadcast module loaded gets
 /// 501; elsewhere the route is the module's own and goes away with it.
 pub fn asterisk_has_claim_route() -> bool {
-    let v: Vec<u32> = asterisk_version()
-        .split('.')
-        .map(|p| p.parse().unwrap_or(0))
-        .collect();
-    match (v.first().copied(), v.get(1).copied().unwrap_or(0)) {
-        (Some(20), minor) => minor >= 20,
-        (Some(22), minor) => minor >= 10,
-        (Some(23), minor) => minor >= 4,
-        (Some(major), _) => major > 23,
-        (None, _) => false,
+    release::has_own_claim_route(&asterisk_version()).unwrap_or(false)
+}
+
+/// The module's own rule of which releases have the route (the pure core's file).
+#[path = "../../src/core/release.rs"]
+mod release;
+
+/// The module built as for a release without Asterisk's claim route: against this test bed's
+/// headers without `asterisk/stasis_app_broadcast.h` (links to all the others), into
+/// target/module-route-VERSION. Returns the module's path.
+pub fn module_route_build() -> PathBuf {
+    let headers = PathBuf::from(testbed(&["headers"]).trim());
+    let dir = repo().join(format!("target/module-route-{}", asterisk_version()));
+    let include = dir.join("include");
+    let _ = std::fs::remove_dir_all(&include);
+    std::fs::create_dir_all(include.join("asterisk")).expect("create the header overlay");
+    std::os::unix::fs::symlink(headers.join("asterisk.h"), include.join("asterisk.h"))
+        .expect("link asterisk.h");
+    for entry in std::fs::read_dir(headers.join("asterisk")).expect("read the headers") {
+        let entry = entry.expect("a header");
+        if entry.file_name() != "stasis_app_broadcast.h" {
+            std::os::unix::fs::symlink(
+                entry.path(),
+                include.join("asterisk").join(entry.file_name()),
+            )
+            .expect("link a header");
+        }
     }
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--lib", "-p", "app_stasis_broadcast"])
+        .env("ASTERISK_INCLUDE_DIR", &include)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .env_remove("ASB_CLAIM_ROUTE")
+        .current_dir(repo())
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "the module-route build failed");
+    dir.join("target/release/libapp_stasis_broadcast.so")
 }
 
 /// The test bed's image for that version, as `scripts/testbed image` tags it.

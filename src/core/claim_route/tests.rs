@@ -239,3 +239,27 @@ fn body_errors_come_before_authentication() {
     req.body_error = Some(BodyError::TooLarge);
     assert_eq!(handle(&conf(), &req, &host).status, 413);
 }
+
+// Which releases have a claim route of their own (core::release): a module built for the
+// module's route refuses to run on those.
+#[test]
+fn releases_with_and_without_their_own_claim_route() {
+    use crate::core::release::{has_own_claim_route, major_minor};
+    for v in [
+        "20.20.0",
+        "22.10.1",
+        "22.10.1+dfsg+~cs6.17.60671434-1",
+        "23.4.1",
+        "24.0.0",
+    ] {
+        assert_eq!(has_own_claim_route(v), Some(true), "{v}");
+    }
+    for v in [
+        "18.26.4", "20.6.0", "20.19.2", "21.12.3", "22.5.0", "22.9.0", "23.3.0",
+    ] {
+        assert_eq!(has_own_claim_route(v), Some(false), "{v}");
+    }
+    assert_eq!(has_own_claim_route("certified-22.8-cert3"), Some(false));
+    assert_eq!(has_own_claim_route("GIT-master-1a2b3c"), None);
+    assert_eq!(major_minor("22.10.1"), Some((22, 10)));
+}
