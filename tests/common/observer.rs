@@ -2,6 +2,8 @@
 
 use super::*;
 
+use std::sync::{MutexGuard, PoisonError};
+
 /// The process's one observer: an application subscribed to every channel,
 /// keeping the ChannelVarset, ChannelHangupRequest, ChannelDestroyed and
 /// ChannelDtmfReceived events it sees. One per
@@ -33,7 +35,7 @@ pub fn observer() -> &'static Observer {
                     )
                 ) {
                     let id = ev["channel"]["id"].as_str().unwrap_or_default().to_owned();
-                    obs.events.lock().unwrap().entry(id).or_default().push(ev);
+                    obs.lock().entry(id).or_default().push(ev);
                     obs.arrived.notify_all();
                 }
             }
@@ -43,9 +45,15 @@ pub fn observer() -> &'static Observer {
 }
 
 impl Observer {
+    /// The kept events, even after a test panicked while holding them (one
+    /// failure must not fail every other test of the binary).
+    fn lock(&self) -> MutexGuard<'_, std::collections::HashMap<String, Vec<Value>>> {
+        self.events.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The kept events about channel `id` that match, so far (no waiting).
     pub fn kept(&self, id: &str, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
-        let events = self.events.lock().unwrap();
+        let events = self.lock();
         events
             .get(id)
             .map(|evs| evs.iter().filter(|v| pred(v)).cloned().collect())
@@ -55,7 +63,7 @@ impl Observer {
     /// Waits for the first kept event about channel `id` that matches.
     pub fn wait_for(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let until = Instant::now() + *LIVENESS;
-        let mut events = self.events.lock().unwrap();
+        let mut events = self.lock();
         loop {
             if let Some(v) = events.get(id).and_then(|evs| evs.iter().find(|v| pred(v))) {
                 return v.clone();
@@ -66,13 +74,19 @@ impl Observer {
                     .get(id)
                     .map(|evs| evs.iter().map(|v| v.to_string()).collect())
                     .unwrap_or_default();
+                // Not while holding the lock: the other tests' waits go on.
+                drop(events);
                 panic!(
                     "observer: no {what} for {id} within {:?}; its events:\n{}",
                     *LIVENESS,
                     seen.join("\n")
                 );
             }
-            events = self.arrived.wait_timeout(events, left).unwrap().0;
+            events = self
+                .arrived
+                .wait_timeout(events, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
         }
     }
 }
