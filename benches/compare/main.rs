@@ -30,6 +30,8 @@ mod config;
 mod floor;
 mod meters;
 mod report;
+#[path = "../shared.rs"]
+mod shared;
 #[path = "../sip_section.rs"]
 mod sip_section;
 mod stats;
@@ -45,6 +47,8 @@ use ari_worker::{Ari, Node};
 use clap::Parser;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{json, Value};
+
+pub use crate::shared::{repo, sh};
 
 use crate::bed::Bed;
 use crate::calls::Round;
@@ -76,20 +80,6 @@ struct Flags {
     /// Passed by `cargo bench`
     #[arg(long, hide = true)]
     bench: bool,
-}
-
-pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A shell command's trimmed stdout, empty when it fails: facts about the machine and the
-/// module for the report (a missing one leaves a blank, it does not stop the run).
-pub fn sh(cmd: &str) -> String {
-    Command::new("sh")
-        .args(["-c", cmd])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
 }
 
 fn testbed(args: &[&str]) -> String {

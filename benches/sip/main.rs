@@ -22,8 +22,12 @@
 #[path = "../compare/meters.rs"]
 #[allow(dead_code)]
 mod meters;
+#[path = "../shared.rs"]
+mod shared;
 #[path = "../sip_section.rs"]
 mod sip_section;
+
+use shared::{repo, sh};
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -75,10 +79,6 @@ struct Flags {
     /// Passed by `cargo bench`
     #[arg(long, hide = true)]
     bench: bool,
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The test bed's HTTP port (ASB_HTTP_PORT, default 8088); its SIP port is 3018 below.
@@ -308,14 +308,6 @@ fn report(runs: &[Value], calls: u32, date: &str) -> String {
         }
     }
     md
-}
-
-fn sh(cmd: &str) -> String {
-    Command::new("sh")
-        .args(["-c", cmd])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default()
 }
 
 fn main() {
