@@ -25,7 +25,7 @@ fn each_node_names_its_ids_and_a_claim_on_another_node_takes_no_call() {
 
     // A call whose channel ids Asterisk chooses itself (no channelId given),
     // followed by the observer from its start.
-    observer();
+    subscribed();
     let mut w = App::connect(&unique("ids"));
     let far = Call::anonymous(&format!("10000,^{}$", w.name));
     let offer = w.wait_for("CallBroadcast", |v| v["type"] == "CallBroadcast");

@@ -19,7 +19,7 @@ fn sip_here() -> bool {
     asterisk();
     if has_sip() {
         // The observer sees every channel from its start.
-        observer();
+        subscribed();
         return true;
     }
     let v = asterisk_version();

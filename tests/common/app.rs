@@ -120,6 +120,19 @@ impl App {
         });
     }
 
+    /// Like [`App::next`], but `None` only once the WebSocket has closed
+    /// (`Some(None)`: nothing within `limit`).
+    pub fn next_until_closed(&mut self, limit: Duration) -> Option<Option<Value>> {
+        if !self.seen.is_empty() {
+            return Some(Some(self.seen.remove(0)));
+        }
+        match self.events.recv_timeout(limit) {
+            Ok(v) => Some(Some(v)),
+            Err(RecvTimeoutError::Timeout) => Some(None),
+            Err(RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
     /// The next event not yet looked at, waiting up to `limit`.
     pub fn next(&mut self, limit: Duration) -> Option<Value> {
         if !self.seen.is_empty() {

@@ -52,7 +52,7 @@ impl Call {
             ("timeout", "300"),
         ];
         query.extend_from_slice(extra);
-        observer(); // subscribed before the call exists
+        subscribed(); // before the call exists
         let variables: serde_json::Map<String, Value> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), json!(v)))

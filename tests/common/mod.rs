@@ -41,7 +41,7 @@ pub use call::Call;
 pub use log::Log;
 pub use nodes::SecondNode;
 pub use observer::{
-    destroyed, digits_published, hangup_requested, observer, status, var_set, Observer,
+    destroyed, digits_published, hangup_requested, observer, status, subscribed, var_set, Observer,
 };
 pub use sipp::{finish_all, has_sip, run_all, sipp, start_sipp, wait_log};
 pub use wire::{http_request, Answer, Auth};

@@ -6,25 +6,56 @@ use std::sync::{MutexGuard, PoisonError};
 
 /// The process's one observer: an application subscribed to every channel,
 /// keeping the ChannelVarset, ChannelHangupRequest, ChannelDestroyed and
-/// ChannelDtmfReceived events it sees. One per
-/// process, never re-registered: Asterisk 22.10 can deadlock when
-/// `subscribeAll` applications register and unregister concurrently.
+/// ChannelDtmfReceived events it sees. One per Asterisk run, never
+/// re-registered while that Asterisk runs: Asterisk 22.10 can deadlock when
+/// `subscribeAll` applications register and unregister concurrently. After a
+/// test restarts the test bed, [`subscribed`] connects it afresh.
 pub struct Observer {
     /// Kept events by channel id: waits look at one channel's events only.
     events: Mutex<std::collections::HashMap<String, Vec<Value>>>,
     arrived: std::sync::Condvar,
+    /// The application's name in the Asterisk that runs now.
+    app: Mutex<String>,
 }
 
+/// The observer, as it is (for waits: it is not reconnected in the middle of
+/// one, when Asterisk may be stopping on purpose).
 pub fn observer() -> &'static Observer {
     static OBS: OnceLock<&'static Observer> = OnceLock::new();
     OBS.get_or_init(|| {
         let obs: &'static Observer = Box::leak(Box::new(Observer {
             events: Mutex::new(std::collections::HashMap::new()),
             arrived: std::sync::Condvar::new(),
+            app: Mutex::new(String::new()),
         }));
+        *obs.app.lock().unwrap_or_else(PoisonError::into_inner) = obs.listen();
+        obs
+    })
+}
+
+/// The observer, subscribed in the Asterisk that runs now: call it before
+/// placing a call, whose events it must not miss. One ARI request tells
+/// whether its application is still registered (a restarted test bed has
+/// forgotten it).
+pub fn subscribed() -> &'static Observer {
+    let obs = observer();
+    let mut app = obs.app.lock().unwrap_or_else(PoisonError::into_inner);
+    let path = format!("/applications/{}", *app);
+    if ari("GET", &path, &[], None).status != 200 {
+        *app = obs.listen();
+    }
+    obs
+}
+
+impl Observer {
+    /// Registers a new application and keeps its events on a thread of its
+    /// own, which ends when the WebSocket does; returns its name.
+    fn listen(&'static self) -> String {
         let mut app = App::connect_with(&unique("observer"), true);
-        thread::spawn(move || loop {
-            if let Some(ev) = app.next(Duration::from_secs(1)) {
+        let name = app.name.clone();
+        thread::spawn(move || {
+            while let Some(ev) = app.next_until_closed(Duration::from_secs(1)) {
+                let Some(ev) = ev else { continue };
                 if matches!(
                     ev["type"].as_str(),
                     Some(
@@ -35,13 +66,13 @@ pub fn observer() -> &'static Observer {
                     )
                 ) {
                     let id = ev["channel"]["id"].as_str().unwrap_or_default().to_owned();
-                    obs.lock().entry(id).or_default().push(ev);
-                    obs.arrived.notify_all();
+                    self.lock().entry(id).or_default().push(ev);
+                    self.arrived.notify_all();
                 }
             }
         });
-        obs
-    })
+        name
+    }
 }
 
 impl Observer {
