@@ -184,6 +184,12 @@ cmd_start() {
     fi
 }
 
+cmd_kill() {
+    engine
+    container_running || die "container $CONTAINER is not running"
+    E kill --signal KILL "$CONTAINER" >/dev/null
+}
+
 cmd_stop() {
     engine
     remove_container
@@ -250,7 +256,7 @@ cmd_status() {
     mode=$(cat "$ASB_CACHE/run/mode" 2>/dev/null || echo unknown)
     version=$(cat "$ASB_CACHE/run/version" 2>/dev/null || echo unknown)
     if container_running; then
-        echo "running mode=$mode asterisk=$version ari=$ARI_URL"
+        echo "running mode=$mode asterisk=$version ari=$ARI_URL sip=127.0.0.1:$SIP_PORT container=$(E inspect --format '{{.Id}}' "$CONTAINER" | cut -c1-12) pid=$(E inspect --format '{{.State.Pid}}' "$CONTAINER")"
     else
         echo "not running"
         return 1

@@ -87,3 +87,22 @@ image_exists() { E image inspect "$1" >/dev/null 2>&1; }
 cmd_deps() {
     apt_ensure "${DEPS_TESTBED[@]}" "${DEPS_BUILD[@]}"
 }
+
+# ---------------------------------------------------------------- build
+
+# The module for VERSION, built into the directory `start` mounts by default. A new target
+# directory is seeded from the default one: the dependencies do not depend on Asterisk's headers,
+# so cargo reuses them and compiles this crate only.
+cmd_build() {
+    local module dir seed inc
+    module=$(realpath -m "$(default_module)")
+    dir=$(dirname "$(dirname "$module")")
+    seed=$ROOT_DIR/target/release
+    if [ ! -d "$dir/release" ] && [ -d "$seed" ] && [ "$(realpath -m "$dir/release")" != "$(realpath "$seed")" ]; then
+        mkdir -p "$dir"
+        cp -a "$seed" "$dir/"
+    fi
+    inc=$(cmd_headers)
+    (cd "$ROOT_DIR" && CARGO_TARGET_DIR=$dir ASTERISK_INCLUDE_DIR=$inc cargo build --release >&2)
+    echo "$module"
+}
