@@ -16,7 +16,8 @@
 //!
 //! - `options.rs`: the flags; `calls.rs`: originating and following the calls; `sip.rs`: the
 //!   same with SIPp's calls;
-//! - `live.rs`: the progress line; `table.rs`: the final tables.
+//! - `live.rs`: the progress line; `table.rs`: the final tables;
+//! - `serve.rs`: `--serve`, the pool alone as a service (scripts/cluster).
 //!
 //! Run it with `scripts/demo [flags]`, or by hand against running test beds:
 //! `cargo run --release --example worker_pool -- --help`.
@@ -24,6 +25,7 @@
 mod calls;
 mod live;
 mod options;
+mod serve;
 mod sip;
 mod table;
 
@@ -59,6 +61,16 @@ async fn run(opts: Options) -> Result<bool, String> {
         ari.check().await?;
         nodes.push(ari);
     }
+    let policy = Policy {
+        think_max: Duration::from_millis(opts.think_ms),
+        hold: Duration::from_millis(opts.hold_ms),
+    };
+    let names: Vec<String> = (1..=opts.workers).map(|n| format!("pool-{n}")).collect();
+    if let Some(file) = &opts.serve {
+        return serve::serve(&nodes, &names, policy, file)
+            .await
+            .map(|()| true);
+    }
     let pid = std::process::id();
     let run = Run {
         prefix: format!("demo-{pid}-"),
@@ -69,13 +81,6 @@ async fn run(opts: Options) -> Result<bool, String> {
     // deadlock when subscribeAll applications come and go concurrently). Its name must not
     // match the pool's filter ^pool-, or it would be offered the calls.
     let mut observer = Worker::connect(&format!("observer-{pid}"), &nodes, true).await?;
-    let names: Vec<String> = (1..=run.opts.workers)
-        .map(|n| format!("pool-{n}"))
-        .collect();
-    let policy = Policy {
-        think_max: Duration::from_millis(run.opts.think_ms),
-        hold: Duration::from_millis(run.opts.hold_ms),
-    };
     let prefix = run.prefix.clone();
     let sip = run.opts.sip;
     // SIP calls have Asterisk's own channel ids: every offer to pool-N is one of the run's.

@@ -44,6 +44,11 @@ pub struct Options {
     /// With --sip: calls per second per node
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate: u32,
+    /// Serve instead of placing calls: the workers claim whatever they are offered (anyone's
+    /// calls) until SIGTERM or ^C, and the tables per worker and per node are written to FILE
+    /// each second they changed (scripts/cluster up runs the pool this way)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["sip", "calls"])]
+    pub serve: Option<std::path::PathBuf>,
     /// ARI user (unless given in the URL)
     #[arg(long, default_value = "asb")]
     pub user: String,

@@ -84,31 +84,41 @@ pub fn report(run: &Run, nodes: &[Ari], pool: &PoolState, out: &Outcome, leftove
     }
 }
 
-fn workers(pool: &PoolState) {
-    let row = |name: &str, w: [u64; 4]| {
-        println!(
+/// The table per worker: offers, wins, losses, 404s and a total line.
+pub fn workers_table(pool: &PoolState) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let row = |o: &mut String, name: &str, w: [u64; 4]| {
+        let _ = writeln!(
+            o,
             "{name:<10} {:>8} {:>8} {:>8} {:>10}",
             w[0], w[1], w[2], w[3]
-        )
+        );
     };
-    println!(
-        "\n{:<10} {:>8} {:>8} {:>8} {:>10}",
+    let _ = writeln!(
+        o,
+        "{:<10} {:>8} {:>8} {:>8} {:>10}",
         "worker", "offered", "won", "lost", "not found"
     );
     let mut total = [0; 4];
     for (name, claims) in &pool.workers {
         let c = claims.counts();
         let w = [c[0], c[1], c[2], c[3]];
-        row(name, w);
+        row(&mut o, name, w);
         for (t, v) in total.iter_mut().zip(w) {
             *t += v;
         }
     }
-    row("total", total);
+    row(&mut o, "total", total);
     let other = pool.total(|c| &c.other);
     if other > 0 {
-        println!("(and {other} claims with another answer or none: see below)");
+        let _ = writeln!(o, "(and {other} claims with another answer or none)");
     }
+    o
+}
+
+fn workers(pool: &PoolState) {
+    print!("\n{}", workers_table(pool));
 }
 
 fn per_node(nodes: &[Ari], pool: &PoolState, out: &Outcome) {
