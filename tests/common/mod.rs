@@ -29,6 +29,7 @@ use tungstenite::{Message, WebSocket};
 mod app;
 mod beyond;
 mod call;
+mod cluster;
 mod log;
 mod nodes;
 mod observer;
@@ -38,12 +39,13 @@ mod wire;
 pub use app::{App, Racer};
 pub use beyond::beyond;
 pub use call::Call;
+pub use cluster::Cluster;
 pub use log::Log;
 pub use nodes::SecondNode;
 pub use observer::{
     destroyed, digits_published, hangup_requested, observer, status, subscribed, var_set, Observer,
 };
-pub use sipp::{finish_all, has_sip, run_all, sipp, start_sipp, wait_log};
+pub use sipp::{finish_all, has_sip, run_all, sipp, sipp_to, start_sipp, wait_log, Sipp};
 pub use wire::{http_request, Answer, Auth};
 
 /// The test bed's HTTP server: `127.0.0.1:<ASB_HTTP_PORT>` (default 8088), as

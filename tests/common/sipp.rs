@@ -37,13 +37,18 @@ pub fn has_sip() -> bool {
 /// Asterisk's RTP range (rtp.conf) that no other run of this test binary uses: test binaries
 /// run one at a time; within one, every run takes the next ten.
 pub fn sipp(scenario: &str, user: &str) -> Sipp {
+    sipp_to(scenario, user, &format!("127.0.0.1:{}", sip_port()))
+}
+
+/// As [`sipp`], with the calls sent to `target` (`IP:PORT`), e.g. a SIP proxy.
+pub fn sipp_to(scenario: &str, user: &str, target: &str) -> Sipp {
     static NEXT: AtomicU16 = AtomicU16::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed) % 100;
     let port = 20_000 + (http_port() - 8088) * 1_000 + n * 10;
     Sipp::new(
         &repo().join(format!("sipp/{scenario}.xml")),
         user,
-        &format!("127.0.0.1:{}", sip_port()),
+        target,
         port,
         &repo().join("target/sipp"),
     )
