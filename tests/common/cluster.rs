@@ -87,8 +87,8 @@ impl Cluster {
         format!("127.0.0.1:{port}")
     }
 
-    /// Kamailio's dispatcher flags for node `k` (1-based): `AP` active, `IP` inactive, `DX`
-    /// disabled ... (from `scripts/cluster status`).
+    /// Kamailio's dispatcher flags for node `k` (1-based): `AP` active, `IP` inactive, `out`
+    /// drained (from `scripts/cluster status`).
     pub fn dispatcher(&self, k: usize) -> String {
         let status = self.run(&["status"]);
         let line = status
@@ -101,7 +101,7 @@ impl Cluster {
             .to_owned()
     }
 
-    /// Waits until Kamailio's flags for node `k` start with `state` (A, I, D).
+    /// Waits until Kamailio's flags for node `k` start with `state` (A, I).
     pub fn wait_dispatcher(&self, k: usize, state: &str) {
         eventually(&format!("Kamailio has node {k} {state}"), || {
             self.dispatcher(k).starts_with(state)
