@@ -46,7 +46,7 @@ pub struct Options {
     pub rate: u32,
     /// Serve instead of placing calls: the workers claim whatever they are offered (anyone's
     /// calls) until SIGTERM or ^C, and the tables per worker and per node are written to FILE
-    /// each second they changed (scripts/cluster up runs the pool this way)
+    /// (`-`: stdout) each second they changed (scripts/cluster up runs the pool this way)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["sip", "calls"])]
     pub serve: Option<std::path::PathBuf>,
     /// ARI user (unless given in the URL)

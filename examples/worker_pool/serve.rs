@@ -2,7 +2,8 @@
 //! Every worker connects to every node and claims whatever is offered to it, from anyone's
 //! calls, until SIGTERM or ^C; a node that goes away is reconnected when it is back. The tables
 //! per worker and per node are written to FILE (replaced whole) each second they changed, for
-//! whoever wants to look (scripts/cluster calls prints it).
+//! whoever wants to look (scripts/cluster calls prints it), or printed on stdout with FILE `-`
+//! (compose.cluster.yaml: the container's log).
 
 use std::fmt::Write;
 use std::path::Path;
@@ -68,8 +69,12 @@ fn tables(nodes: &[Ari], pool: &PoolState) -> String {
     o
 }
 
-/// Replaces `file` whole (a reader never sees half a table).
+/// Replaces `file` whole (a reader never sees half a table); `-` prints it instead.
 fn write(file: &Path, text: &str) -> Result<(), String> {
+    if file == Path::new("-") {
+        println!("{text}");
+        return Ok(());
+    }
     let tmp = file.with_extension("new");
     std::fs::write(&tmp, text)
         .and_then(|()| std::fs::rename(&tmp, file))
