@@ -3,10 +3,12 @@
 //!
 //! The same requests go to Asterisk's own route where Asterisk has one (22.10.1
 //! and 23.4.1, ours or upstream behind it) and to the module's route on the
-//! releases without one (18.26.4, 20.6.0, 22.5.0), and expect the same
+//! releases without one (18.26.4, 20.6.0, 22.9.0), and expect the same
 //! answers byte for byte in status, body and the headers a client relies on.
 //! That is how the module's route is shown to be indistinguishable: every
-//! answer expected here was first read off 22.10.1's own route.
+//! answer expected here was first read off 22.10.1's own route. Who gets in
+//! with which ari.conf (the release's own reading of it) is
+//! tests/claim_admission.rs's.
 //!
 //! The test bed's ari.conf (testbed/asterisk/ari.conf) has the users these
 //! tests need: `asb` (read-write, plain), `asb-ro` (read-only) and
