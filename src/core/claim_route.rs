@@ -226,8 +226,9 @@ fn preflight(conf: &General, req: &Request<'_>) -> String {
 }
 
 /// The user the request authenticates as: HTTP Basic when present (even if
-/// wrong: no fallback), else the first parameter named `api_key` in any case
-/// (res_ari compares the name with strcasecmp), split at its first colon.
+/// wrong: no fallback), else the first parameter named `api_key` (in any case up
+/// to 22.9, whose res_ari compares the name with strcasecmp; exactly on 22.10 and
+/// 23.4), split at its first colon.
 fn authenticate<'c, A>(
     conf: &'c AriConf<A>,
     req: &Request<'_>,
@@ -236,10 +237,10 @@ fn authenticate<'c, A>(
     let (name, password) = match req.basic {
         Some(b) => b,
         None => {
-            let (_, key) = req
-                .params
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(b"api_key"))?;
+            let exact = conf.rules.api_key_exact;
+            let (_, key) = req.params.iter().find(|(k, _)| {
+                *k == b"api_key" || (!exact && k.eq_ignore_ascii_case(b"api_key"))
+            })?;
             let colon = key.iter().position(|&b| b == b':')?;
             (&key[..colon], &key[colon + 1..])
         }

@@ -44,6 +44,10 @@ pub struct AriRules {
     /// Users' `permit`, `deny` and `acl` options: 20.19+, 21.12.3+, 22.9+,
     /// certified-22.8-cert3 and later certs, 23.3+, and every later major release.
     pub user_acls: bool,
+    /// The `api_key` parameter's name matched exactly (22.10.1, 23.4.1: the releases with
+    /// their own claim route, which a module-route build meets only when forced), rather
+    /// than without regard to case (18.26.4 to 22.9.0).
+    pub api_key_exact: bool,
 }
 
 /// The major, minor and patch numbers and the cert number (`certified-22.8-cert3`: 3) of a
@@ -69,6 +73,7 @@ pub fn ari_rules(version: &str) -> AriRules {
         return AriRules {
             family: AriFamily::Sorcery,
             user_acls: true,
+            api_key_exact: true,
         };
     };
     let family = match major {
@@ -86,5 +91,9 @@ pub fn ari_rules(version: &str) -> AriRules {
         (23, _) => minor >= 3,
         (m, _) => m > 23,
     };
-    AriRules { family, user_acls }
+    AriRules {
+        family,
+        user_acls,
+        api_key_exact: has_own_claim_route(version).unwrap_or(true),
+    }
 }

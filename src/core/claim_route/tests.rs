@@ -295,6 +295,13 @@ fn the_api_key_parameter_name_has_any_case() {
     // No colon: "Invalid api_key".
     req.params[2] = (b"api_key", b"asb");
     assert_eq!(handle(&conf(), &req, &host).status, 401);
+    // 22.10.1 and 23.4.1 (parse_api_keys) match the name exactly.
+    req.params[2] = (b"API_Key", b"asb:secret");
+    let file = [cat("general", &[]), user("asb", "secret", "plain", "no")];
+    for (release, status) in [("22.10.1", 401), ("23.4.1", 401), ("22.9.0", 204)] {
+        let c: AriConf<Acl> = AriConf::none(ari_rules(release)).read(Some(&file), &mut Vec::new());
+        assert_eq!(handle(&c, &req, &host).status, status, "{release}");
+    }
 }
 
 #[test]
