@@ -157,7 +157,7 @@ struct sb_http_request {
 	const char *body_application;
 	/*! Non-zero once Asterisk is fully booted. */
 	int fully_booted;
-	/*! The shim's own; for sb_http_reply() and sb_http_acl_denies(). */
+	/*! The shim's own; for sb_http_reply() and sb_acl_denies(). */
 	void *session;
 };
 
@@ -166,13 +166,24 @@ int sb_http_link(void);
 void sb_http_unlink(void);
 /*! Answers the request (once; later calls are ignored). \a headers are extra
  * header lines ending in CRLF; \a message, when not NULL, becomes the body
- * {"message": ...} in ARI's compact or (\a pretty) pretty JSON. */
+ * {"message": ...} in ARI's compact or (\a pretty) pretty JSON. \a close:
+ * the connection closes once answered. */
 void sb_http_reply(const struct sb_http_request *req, int status, const char *reason,
-	const char *headers, const char *message, int pretty);
-/*! Non-zero when the ACL built from \a rules (sense, value pairs: "permit"
- * or "deny", then an address/mask) refuses the request's peer, or a rule
- * cannot be read. */
-int sb_http_acl_denies(const struct sb_http_request *req, const char *const *rules, size_t n_rules);
+	const char *headers, const char *message, int pretty, int close);
+/*
+ * A user's ACL list, as res_ari builds one (Asterisk's own functions):
+ * sb_acl_append() is ast_append_acl() on *list (NULL: a new list), 0 on
+ * success, -1 when Asterisk reports an error for the line; sb_acl_free()
+ * frees the list (NULL is fine); sb_acl_denies() is non-zero when the list
+ * (not empty) refuses the request's peer, as res_ari applies it.
+ */
+struct ast_acl_list;
+int sb_acl_append(struct ast_acl_list **list, const char *sense, const char *value);
+void sb_acl_free(struct ast_acl_list *list);
+int sb_acl_denies(struct ast_acl_list *list, const struct sb_http_request *req);
+/*! Non-zero when the loader has the module \a name running (loaded, and not
+ * declined). Takes the loader's (recursive) lock. */
+int sb_module_running(const char *name);
 /*! ast_crypt_validate(): non-zero when \a password matches the crypt(3) \a hash. */
 int sb_crypt_validate(const char *password, const char *hash);
 /*! Reads a configuration file through Asterisk's config API: \a cb runs once

@@ -216,10 +216,9 @@ pub extern "C" fn asb_unload() -> c_int {
 
 #[no_mangle]
 pub extern "C" fn asb_reload() -> c_int {
-    // The application has no configuration; the claim route reads ari.conf
-    // again, and an operator who installed a new build hears that it does not run.
+    // The application has no configuration, and the claim route follows res_ari's own
+    // reloads (route.rs); an operator who installed a new build hears that it does not run.
     guard("reload", 0, || {
-        route::reload();
         installed::warn_if_replaced();
         0
     })

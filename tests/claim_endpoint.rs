@@ -3,10 +3,12 @@
 //!
 //! The same requests go to Asterisk's own route where Asterisk has one (22.10.1
 //! and 23.4.1, ours or upstream behind it) and to the module's route on the
-//! releases without one (18.26.4, 20.6.0, 22.5.0), and expect the same
+//! releases without one (18.26.4, 20.6.0, 22.9.0), and expect the same
 //! answers byte for byte in status, body and the headers a client relies on.
 //! That is how the module's route is shown to be indistinguishable: every
-//! answer expected here was first read off 22.10.1's own route.
+//! answer expected here was first read off 22.10.1's own route. Who gets in
+//! with which ari.conf (the release's own reading of it) is
+//! tests/claim_admission.rs's.
 //!
 //! The test bed's ari.conf (testbed/asterisk/ari.conf) has the users these
 //! tests need: `asb` (read-write, plain), `asb-ro` (read-only) and
@@ -316,4 +318,76 @@ fn api_docs_describe_the_claim_and_its_events_as_22_10_does() {
             "{name} in Event's subTypes"
         );
     }
+}
+
+/// Whether this release carries REST requests over the events WebSocket (20.14+, 21.9+,
+/// 22.4+, 23.x and later).
+fn has_rest_over_websocket() -> bool {
+    let v = asterisk_version();
+    let mut parts = v.split(|c: char| !c.is_ascii_digit());
+    let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    match major {
+        20 => minor >= 14,
+        21 => minor >= 9,
+        22 => minor >= 4,
+        m => m >= 23,
+    }
+}
+
+/// A claim sent as a REST request over the application's WebSocket: on Asterisk's own
+/// route it is a claim like any other (404 for a channel not broadcast); on the module's
+/// route res_ari routes it inside its own handler tree, which has no claim (the tree
+/// takes the first `events` node, res_ari_events', so no module can add one beside it):
+/// res_ari's 404 "Resource not found". Pinned, so that a change in either shows.
+#[test]
+fn a_claim_over_the_websocket_gets_res_ari_s_answer() {
+    let _one = serial();
+    asterisk();
+    if !has_rest_over_websocket() {
+        println!(
+            "Asterisk {} carries no REST requests over WebSockets",
+            asterisk_version()
+        );
+        return;
+    }
+    let app = unique("ws-claim");
+    let url = format!(
+        "ws://{}/ari/events?app={app}&api_key={USER}:{PASS}",
+        http_host()
+    );
+    let (mut ws, _) = tungstenite::connect(url.as_str()).expect("connect ARI WebSocket");
+    let request = json!({
+        "type": "RESTRequest",
+        "request_id": "claim-1",
+        "method": "POST",
+        "uri": "events/claim",
+        "query_strings": [
+            { "name": "channelId", "value": "no-such-channel" },
+            { "name": "application", "value": app },
+        ],
+    });
+    ws.send(tungstenite::Message::Text(request.to_string()))
+        .expect("send the REST request");
+    let response = loop {
+        let msg = ws.read().expect("read the WebSocket");
+        let tungstenite::Message::Text(text) = msg else {
+            continue;
+        };
+        let v: Value = serde_json::from_str(&text).expect("JSON");
+        if v["type"] == "RESTResponse" && v["request_id"] == "claim-1" {
+            break v;
+        }
+    };
+    let _ = ws.close(None);
+    assert_eq!(response["status_code"], 404, "{response}");
+    let message = if asterisk_has_claim_route() {
+        NOT_FOUND
+    } else {
+        "Resource not found"
+    };
+    // The body comes as a string of JSON.
+    let body: Value = serde_json::from_str(response["message_body"].as_str().unwrap_or("null"))
+        .expect("a JSON body");
+    assert_eq!(body, json!({ "message": message }), "{response}");
 }

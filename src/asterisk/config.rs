@@ -1,13 +1,21 @@
 //! Reading a configuration file through Asterisk's config API (so that
 //! `#include`, `#exec`, templates and Asterisk's own syntax all hold).
 
-use std::ffi::c_void;
+use std::ffi::{c_void, CStr};
 use std::os::raw::c_char;
 
-use super::channel::lossy;
 use super::log::c_string;
 use super::sys;
 use crate::core::ari_conf::Category;
+
+/// A C string's bytes, as they are (names and passwords are compared so).
+///
+/// # Safety
+/// `p` is a valid NUL-terminated string.
+unsafe fn bytes(p: *const c_char) -> Vec<u8> {
+    // SAFETY: the caller's promise.
+    unsafe { CStr::from_ptr(p) }.to_bytes().to_vec()
+}
 
 /// The file's categories (templates left out), or `None` when Asterisk
 /// cannot read it.
@@ -25,14 +33,14 @@ pub fn load(file: &str) -> Option<Vec<Category>> {
             let cats = unsafe { &mut *ctx.cast::<Vec<Category>>() };
             if name.is_null() {
                 // SAFETY: a valid C string (the shim's promise).
-                let name = unsafe { lossy(category) };
+                let name = unsafe { bytes(category) };
                 cats.push(Category {
                     name,
                     vars: Vec::new(),
                 });
             } else if let Some(cat) = cats.last_mut() {
                 // SAFETY: valid C strings (the shim's promise).
-                cat.vars.push(unsafe { (lossy(name), lossy(value)) });
+                cat.vars.push(unsafe { (bytes(name), bytes(value)) });
             }
         });
     }

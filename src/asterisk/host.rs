@@ -15,6 +15,14 @@ pub fn module_loaded(name: &str) -> bool {
     unsafe { sys::sb_module_loaded(name.as_ptr()) != 0 }
 }
 
+/// Whether the loader has a module of this file name running: loaded and not declined
+/// (a res_ari whose configuration failed at boot is listed, but declined).
+pub fn module_running(name: &str) -> bool {
+    let name = c_string(name);
+    // SAFETY: valid C string.
+    unsafe { sys::sb_module_running(name.as_ptr()) != 0 }
+}
+
 /// Whether a dialplan application of this name is registered.
 pub fn app_registered(name: &str) -> bool {
     let name = c_string(name);

@@ -1,10 +1,10 @@
 //! The claim route's side of Asterisk's HTTP server: one borrowed request
 //! (what the shim read of it), its reply, and the route's registration.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
 
-use super::channel::{lossy, lossy_opt};
+use super::channel::lossy_opt;
 use super::log::c_string;
 use super::sys;
 use crate::core::claim_route::{BodyError, Method, Reply, Request};
@@ -16,8 +16,8 @@ use crate::core::claim_route::{BodyError, Method, Reply, Request};
 /// of `asb_http_claim`), and is answered at most once through it.
 pub struct HttpRequest<'a> {
     raw: &'a sys::sb_http_request,
-    params: Vec<(String, String)>,
-    basic: Option<(String, String)>,
+    params: Vec<(Vec<u8>, Vec<u8>)>,
+    basic: Option<(Vec<u8>, Vec<u8>)>,
     origin: Option<String>,
     request_method: Option<String>,
     request_headers: Option<String>,
@@ -35,8 +35,8 @@ impl<'a> HttpRequest<'a> {
                 // SAFETY: `params` holds 2 * n_params valid C strings (shim's promise).
                 unsafe {
                     (
-                        lossy(*raw.params.add(2 * i)),
-                        lossy(*raw.params.add(2 * i + 1)),
+                        bytes(*raw.params.add(2 * i)),
+                        bytes(*raw.params.add(2 * i + 1)),
                     )
                 }
             })
@@ -46,10 +46,11 @@ impl<'a> HttpRequest<'a> {
         HttpRequest {
             raw,
             params,
-            // SAFETY: as above.
-            basic: unsafe { lossy_opt(raw.basic_user) }
+            // Credentials stay bytes: ARI compares them so.
+            basic: (!raw.basic_user.is_null()).then(|| {
                 // SAFETY: as above.
-                .map(|u| (u, unsafe { lossy(raw.basic_password) })),
+                unsafe { (bytes(raw.basic_user), bytes(raw.basic_password)) }
+            }),
             // SAFETY: as above.
             origin: unsafe { lossy_opt(raw.origin) },
             // SAFETY: as above.
@@ -76,9 +77,12 @@ impl<'a> HttpRequest<'a> {
             params: self
                 .params
                 .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .map(|(k, v)| (k.as_slice(), v.as_slice()))
                 .collect(),
-            basic: self.basic.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
+            basic: self
+                .basic
+                .as_ref()
+                .map(|(u, p)| (u.as_slice(), p.as_slice())),
             origin: self.origin.as_deref(),
             request_method: self.request_method.as_deref(),
             request_headers: self.request_headers.as_deref(),
@@ -92,6 +96,11 @@ impl<'a> HttpRequest<'a> {
             body_application: self.body_application.as_ref().map(|o| o.as_deref()),
             fully_booted: self.raw.fully_booted != 0,
         }
+    }
+
+    /// The shim's request, for the ACL check.
+    pub fn raw(&self) -> &sys::sb_http_request {
+        self.raw
     }
 
     /// Sends the reply; `pretty` is ari.conf's JSON format.
@@ -109,28 +118,33 @@ impl<'a> HttpRequest<'a> {
                 headers.as_ptr(),
                 message.as_ref().map_or(std::ptr::null(), |m| m.as_ptr()),
                 i32::from(pretty),
+                i32::from(r.close),
             )
         };
     }
-
-    /// Whether the user's `permit`/`deny` lines refuse this request's peer.
-    pub fn acl_denies(&self, acl: &[(String, String)]) -> bool {
-        let strings: Vec<CString> = acl
-            .iter()
-            .flat_map(|(sense, value)| [c_string(sense), c_string(value)])
-            .collect();
-        let ptrs: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
-        // SAFETY: `raw` is valid (type invariant); `ptrs` holds 2 * len valid
-        // C strings, alive across the call.
-        unsafe { sys::sb_http_acl_denies(self.raw, ptrs.as_ptr(), acl.len()) != 0 }
-    }
 }
 
-/// `ast_crypt_validate`.
-pub fn crypt_matches(password: &str, hash: &str) -> bool {
-    let (password, hash) = (c_string(password), c_string(hash));
+/// `ast_crypt_validate`, on the bytes as they are (neither can hold a NUL: both
+/// came from C strings).
+pub fn crypt_matches(password: &[u8], hash: &[u8]) -> bool {
+    let (Ok(password), Ok(hash)) = (CString::new(password), CString::new(hash)) else {
+        return false;
+    };
     // SAFETY: two valid C strings.
     unsafe { sys::sb_crypt_validate(password.as_ptr(), hash.as_ptr()) != 0 }
+}
+
+/// Copies a C string's bytes; null gives none.
+///
+/// # Safety
+/// `p` is null or a valid NUL-terminated string.
+unsafe fn bytes(p: *const c_char) -> Vec<u8> {
+    if p.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: non-null and NUL-terminated (caller's promise).
+        unsafe { CStr::from_ptr(p) }.to_bytes().to_vec()
+    }
 }
 
 /// Links the route on Asterisk's HTTP server.

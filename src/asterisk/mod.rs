@@ -2,6 +2,7 @@
 
 #[macro_use]
 pub mod log;
+pub mod acl;
 pub mod channel;
 pub mod config;
 pub mod eventfd;

@@ -1,28 +1,60 @@
-//! What the claim route needs of `ari.conf`: ARI's own reading of it.
+//! What the claim route needs of `ari.conf`: the running release's own reading of it.
 //!
 //! On an Asterisk without a claim route of its own, the module serves
-//! `POST /ari/events/claim` and must authenticate exactly as ARI does. ARI's
-//! user check is not exported from every release (`ari_conf_validate_user` is
-//! local to res_ari from 22.5 on), so the module reads `ari.conf` itself, through
-//! Asterisk's configuration API (the shim hands over its categories), and this
-//! file applies ARI's rules to them:
-//! - `[general]`: `enabled` and `pretty` (Asterisk truth values), `auth_realm`
-//!   (default "Asterisk REST Interface"), `allowed_origins` (comma-separated,
-//!   `*` for any; compared byte for byte, as ARI does);
-//! - any other category with `type = user` is a user: `password`,
-//!   `password_format` (`plain` or `crypt`, any case), `read_only`, and the
-//!   `permit`/`deny` ACL lines of ARI's users on 22.x;
-//! - option names compare without case (ARI's config framework does), and
-//!   ARI's fixed-size fields cut a password or realm at 255 bytes.
+//! `POST /ari/events/claim` and must let in exactly whom that Asterisk's ARI lets in. ARI's
+//! user check is not exported from every release (`ari_conf_validate_user` is local to
+//! res_ari from 22.5 on), so the module reads `ari.conf` itself, through Asterisk's
+//! configuration API (the shim hands over its categories, templates already applied), and
+//! this file applies the rules of the release's family to them:
+//! - aco (config_options; 18.x, 20.0–20.14, 21.0–21.9, 22.0–22.4): see aco.rs;
+//! - sorcery (res_sorcery_config; 20.15+, 21.10+, 22.5+, 23.x): see sorcery.rs.
+//!
+//! A reading starts from the previous one (ARI's configuration at that moment), because
+//! what a reload that fails keeps differs by family. Everything is bytes: names and
+//! passwords are compared as ARI compares them, never after a UTF-8 conversion.
+//!
+//! User ACLs are built by the host while the file is read (ARI builds them so, and an ACL
+//! Asterisk refuses makes the user invalid): the `UserAcl` type parameter is the host's
+//! ACL list; a user kept from an earlier reading keeps the very list built then.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use super::args::is_true;
+pub use super::release::{AriFamily, AriRules};
+
+mod aco;
+mod sorcery;
+#[cfg(test)]
+mod tests;
 
 /// ARI's default realm in the `WWW-Authenticate` challenge.
 pub const DEFAULT_REALM: &str = "Asterisk REST Interface";
-/// ARI keeps passwords and the realm in 256-byte C arrays.
-const FIELD_MAX: usize = 255;
+
+/// One category of the file, with its variables in order, as bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Category {
+    pub name: Vec<u8>,
+    pub vars: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Category {
+    /// The first variable named `key` (option names compare without case, as
+    /// `ast_variable_retrieve` and `ast_variable_find_in_list` do).
+    fn first(&self, key: &str) -> Option<&[u8]> {
+        self.vars
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key.as_bytes()))
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+/// A user's ACL list as the host builds it (`ast_append_acl`).
+pub trait UserAcl: Sized {
+    /// An empty list.
+    fn empty() -> Self;
+    /// Appends one `permit`/`deny`/`acl` line (`sense` as written); false when Asterisk
+    /// reports an error for it (a bad address, a named ACL listed twice).
+    fn append(&mut self, sense: &[u8], value: &[u8]) -> bool;
+}
 
 /// How a user's password is stored in `ari.conf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,93 +64,38 @@ pub enum PasswordFormat {
     Crypt,
 }
 
-/// One `type = user` category.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AriUser {
-    pub password: String,
+/// One ARI user.
+#[derive(Debug)]
+pub struct AriUser<A> {
+    pub name: Vec<u8>,
+    pub password: Vec<u8>,
     pub format: PasswordFormat,
     pub read_only: bool,
-    /// `permit` / `deny` lines, in order, as (`permit`|`deny`, value).
-    pub acl: Vec<(String, String)>,
+    /// The user's ACL list, when it has `permit`/`deny`/`acl` lines.
+    pub acl: Option<A>,
 }
 
-/// ARI's configuration, as far as the claim route is concerned.
+/// ARI's `[general]`, as far as the claim route is concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AriConf {
+pub struct General {
     pub enabled: bool,
     pub pretty: bool,
     pub auth_realm: String,
     pub allowed_origins: String,
-    pub users: HashMap<String, AriUser>,
 }
 
-impl Default for AriConf {
-    fn default() -> AriConf {
-        AriConf {
+impl Default for General {
+    fn default() -> General {
+        General {
             enabled: true,
             pretty: false,
             auth_realm: DEFAULT_REALM.into(),
             allowed_origins: String::new(),
-            users: HashMap::new(),
         }
     }
 }
 
-/// One category of the file, with its variables in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Category {
-    pub name: String,
-    pub vars: Vec<(String, String)>,
-}
-
-fn cut(s: &str) -> String {
-    if s.len() <= FIELD_MAX {
-        return s.to_owned();
-    }
-    let mut end = FIELD_MAX;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_owned()
-}
-
-impl AriConf {
-    /// ARI's reading of `ari.conf`'s categories. Also returns warnings (a
-    /// value ARI would reject), for the log.
-    pub fn from_categories(cats: &[Category]) -> (AriConf, Vec<String>) {
-        let mut conf = AriConf::default();
-        let mut warnings = Vec::new();
-        for cat in cats {
-            if cat.name.eq_ignore_ascii_case("general") {
-                conf.apply_general(cat);
-            } else if cat
-                .vars
-                .iter()
-                .any(|(k, v)| k.eq_ignore_ascii_case("type") && v.trim() == "user")
-            {
-                match user_from(cat) {
-                    Ok(u) => {
-                        conf.users.insert(cat.name.clone(), u);
-                    }
-                    Err(w) => warnings.push(w),
-                }
-            }
-        }
-        (conf, warnings)
-    }
-
-    fn apply_general(&mut self, cat: &Category) {
-        for (k, v) in &cat.vars {
-            match k.to_ascii_lowercase().as_str() {
-                "enabled" => self.enabled = is_true(v.trim()),
-                "pretty" => self.pretty = is_true(v.trim()),
-                "auth_realm" => self.auth_realm = cut(v),
-                "allowed_origins" => self.allowed_origins = v.clone(),
-                _ => {}
-            }
-        }
-    }
-
+impl General {
     /// ARI's CORS check: `*` or an exact entry of `allowed_origins`.
     pub fn origin_allowed(&self, origin: &str) -> bool {
         self.allowed_origins
@@ -127,144 +104,144 @@ impl AriConf {
     }
 }
 
-fn user_from(cat: &Category) -> Result<AriUser, String> {
-    let mut user = AriUser {
-        password: String::new(),
-        format: PasswordFormat::Plain,
-        read_only: false,
-        acl: Vec::new(),
-    };
-    for (k, v) in &cat.vars {
-        match k.to_ascii_lowercase().as_str() {
-            "password" => user.password = cut(v),
-            "read_only" => user.read_only = is_true(v.trim()),
-            "password_format" => {
-                user.format = match v.to_ascii_lowercase().as_str() {
-                    "plain" => PasswordFormat::Plain,
-                    "crypt" => PasswordFormat::Crypt,
-                    _ => {
-                        return Err(format!(
-                            "ari.conf: user '{}' has password_format '{}' (plain or crypt); \
-                             the user cannot claim through this module",
-                            cat.name, v
-                        ))
-                    }
-                }
-            }
-            acl @ ("permit" | "deny") => user.acl.push((acl.to_owned(), v.clone())),
-            _ => {}
-        }
-    }
-    Ok(user)
+/// ARI's configuration at one moment: what the last (re)load left.
+#[derive(Debug)]
+pub struct AriConf<A> {
+    pub rules: AriRules,
+    /// `None`: ARI has no general configuration (aco: the file was never loaded, and
+    /// res_ari declined; sorcery: no valid `general` object), so ARI is disabled.
+    pub general: Option<Arc<General>>,
+    pub users: Vec<Arc<AriUser<A>>>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl<A> Clone for AriConf<A> {
+    fn clone(&self) -> Self {
+        AriConf {
+            rules: self.rules,
+            general: self.general.clone(),
+            users: self.users.clone(),
+        }
+    }
+}
 
-    fn cat(name: &str, vars: &[(&str, &str)]) -> Category {
-        Category {
-            name: name.into(),
-            vars: vars
-                .iter()
-                .map(|(k, v)| ((*k).into(), (*v).into()))
-                .collect(),
+impl<A: UserAcl> AriConf<A> {
+    /// Nothing loaded yet.
+    pub fn none(rules: AriRules) -> AriConf<A> {
+        AriConf {
+            rules,
+            general: None,
+            users: Vec::new(),
         }
     }
 
-    #[test]
-    fn general_and_users() {
-        let (conf, warnings) = AriConf::from_categories(&[
-            cat(
-                "general",
-                &[
-                    ("Enabled", "yes"),
-                    ("pretty", "ON"),
-                    ("allowed_origins", "a,*"),
-                ],
-            ),
-            cat(
-                "alice",
-                &[("type", "user"), ("password", "pw"), ("read_only", "y")],
-            ),
-            cat(
-                "bob",
-                &[
-                    ("type", "user"),
-                    ("password", "$6$x"),
-                    ("password_format", "CRYPT"),
-                ],
-            ),
-            cat("not-a-user", &[("password", "pw")]),
-        ]);
-        assert!(warnings.is_empty());
-        assert!(conf.enabled && conf.pretty);
-        assert_eq!(conf.auth_realm, DEFAULT_REALM);
-        assert_eq!(conf.users.len(), 2);
-        assert!(conf.users["alice"].read_only);
-        assert_eq!(conf.users["bob"].format, PasswordFormat::Crypt);
-        assert!(conf.origin_allowed("anything"));
-    }
-
-    #[test]
-    fn disabled_and_bad_format() {
-        let (conf, warnings) = AriConf::from_categories(&[
-            cat("general", &[("enabled", "no")]),
-            cat(
-                "u",
-                &[
-                    ("type", "user"),
-                    ("password", "p"),
-                    ("password_format", "md5"),
-                ],
-            ),
-        ]);
-        assert!(!conf.enabled);
-        assert!(conf.users.is_empty());
-        assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("md5"));
-    }
-
-    #[test]
-    fn origins_compare_exactly() {
-        let conf = AriConf {
-            allowed_origins: "http://a.example, http://b.example".into(),
-            ..AriConf::default()
+    /// The configuration after ARI reads `file` (`None`: Asterisk could not read it) on top
+    /// of `self`, by the rules of `self.rules`. Lines for the log (each naming the bad
+    /// value and what ARI does about it) go to `log`.
+    pub fn read(&self, file: Option<&[Category]>, log: &mut Vec<String>) -> AriConf<A> {
+        let Some(cats) = file else {
+            log.push(
+                "ari.conf cannot be read (missing, or not valid configuration syntax): \
+                 ARI keeps its previous configuration, and so does the claim route"
+                    .into(),
+            );
+            return self.clone();
         };
-        assert!(conf.origin_allowed("http://a.example"));
-        // ARI splits on commas only: the space stays part of the entry.
-        assert!(!conf.origin_allowed("http://b.example"));
-        assert!(conf.origin_allowed(" http://b.example"));
-        assert!(!AriConf::default().origin_allowed("http://a.example"));
+        match self.rules.family {
+            AriFamily::Aco => aco::read(self, cats, log),
+            AriFamily::Sorcery => sorcery::read(self, cats, log),
+        }
+    }
+}
+
+impl<A> AriConf<A> {
+    /// Whether ARI serves requests at all (`[general] enabled`).
+    pub fn enabled(&self) -> bool {
+        self.general.as_ref().is_some_and(|g| g.enabled)
     }
 
-    #[test]
-    fn long_fields_are_cut_like_ari() {
-        let long = "é".repeat(200);
-        let (conf, _) = AriConf::from_categories(&[
-            cat("general", &[("auth_realm", &long)]),
-            cat("u", &[("type", "user"), ("password", &long)]),
-        ]);
-        assert!(conf.auth_realm.len() <= 255);
-        assert_eq!(conf.users["u"].password.len(), 254);
+    /// The user named `name`: aco's container compares names without regard to (ASCII)
+    /// case, sorcery's ids byte for byte.
+    pub fn user(&self, name: &[u8]) -> Option<&AriUser<A>> {
+        let hit = |u: &&Arc<AriUser<A>>| match self.rules.family {
+            AriFamily::Aco => u.name.eq_ignore_ascii_case(name),
+            AriFamily::Sorcery => u.name == name,
+        };
+        self.users.iter().find(hit).map(|u| &**u)
     }
 
-    #[test]
-    fn acl_lines_keep_their_order() {
-        let (conf, _) = AriConf::from_categories(&[cat(
-            "u",
-            &[
-                ("type", "user"),
-                ("deny", "0.0.0.0/0"),
-                ("permit", "127.0.0.1"),
-            ],
-        )]);
-        assert_eq!(
-            conf.users["u"].acl,
-            vec![
-                ("deny".to_owned(), "0.0.0.0/0".to_owned()),
-                ("permit".to_owned(), "127.0.0.1".to_owned())
-            ]
-        );
+    /// ARI's user check: the user `name` whose password is `password`. `crypt` is
+    /// `ast_crypt_validate(password, hash)`.
+    pub fn validate(
+        &self,
+        name: &[u8],
+        password: &[u8],
+        crypt: impl FnOnce(&[u8], &[u8]) -> bool,
+    ) -> Option<&AriUser<A>> {
+        // Sorcery releases refuse an empty name or password before looking; aco releases
+        // look the user up and compare (a crypt hash of "" could match an empty password).
+        if self.rules.family == AriFamily::Sorcery && (name.is_empty() || password.is_empty()) {
+            return None;
+        }
+        let user = self.user(name)?;
+        // A user without a password authenticates nobody (aco warns; sorcery never
+        // creates one), and never reaches crypt with an empty hash.
+        if user.password.is_empty() {
+            return None;
+        }
+        let ok = match user.format {
+            PasswordFormat::Plain => user.password == password,
+            PasswordFormat::Crypt => crypt(password, &user.password),
+        };
+        ok.then_some(user)
     }
+}
+
+/// `ast_true`.
+fn truth(v: &[u8]) -> bool {
+    ["yes", "true", "y", "t", "1", "on"]
+        .iter()
+        .any(|t| v.eq_ignore_ascii_case(t.as_bytes()))
+}
+
+/// `password_format`: `plain` or `crypt`, any case.
+fn password_format(v: &[u8]) -> Option<PasswordFormat> {
+    if v.eq_ignore_ascii_case(b"plain") {
+        Some(PasswordFormat::Plain)
+    } else if v.eq_ignore_ascii_case(b"crypt") {
+        Some(PasswordFormat::Crypt)
+    } else {
+        None
+    }
+}
+
+/// `ast_parse_arg(PARSE_INT32)` between `low` and `high`: strtol with base 0 (decimal,
+/// `0x` hex, `0` octal, after blanks and a sign), the whole value, in range.
+fn int32_in(v: &[u8], low: i64, high: i64) -> bool {
+    let s = String::from_utf8_lossy(v);
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (radix, digits) = if let Some(h) = t.strip_prefix("0x").or(t.strip_prefix("0X")) {
+        (16, h)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (8, &t[1..])
+    } else {
+        (10, t)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return false;
+    }
+    let Ok(n) = i64::from_str_radix(digits, radix) else {
+        return false;
+    };
+    let n = if neg { -n } else { n };
+    (i64::from(i32::MIN)..=i64::from(i32::MAX)).contains(&n) && (low..=high).contains(&n)
+}
+
+/// For log lines: a name or value as text.
+fn show(v: &[u8]) -> String {
+    String::from_utf8_lossy(v).into_owned()
 }

@@ -5,10 +5,13 @@
 //! in which res_ari handles a request:
 //! 1. CORS headers for an allowed `Origin`;
 //! 2. a request body that could not be read (400, 413, 500);
-//! 3. authentication: HTTP Basic, else the first `api_key=user:password`;
+//! 3. authentication: HTTP Basic, else the first `api_key=user:password` (the
+//!    parameter's name in any case), checked by the release's own rules
+//!    (`AriConf::validate`: name case, empty values), credentials as bytes;
 //!    401 with ARI's `WWW-Authenticate` challenge when missing or wrong;
-//! 4. the user's ACL (403), Asterisk not yet fully booted (503), a read-only
-//!    user on anything but GET/OPTIONS (403);
+//! 4. the user's ACL (403, where the release has user ACLs), Asterisk not yet
+//!    fully booted (503, closing the connection), a read-only user on anything
+//!    but GET/OPTIONS (403);
 //! 5. OPTIONS (204 with `Allow` and the CORS preflight answer), any other
 //!    method but POST (405 with `Allow`);
 //! 6. the claim's own parameters (400 when one is missing), then the claim:
@@ -17,7 +20,7 @@
 //! The host does the I/O (reading the request, checking crypt hashes and
 //! ACLs, writing the reply); everything decided is decided here.
 
-use super::ari_conf::{AriConf, AriUser, PasswordFormat};
+use super::ari_conf::{AriConf, AriUser, General};
 
 /// The methods Asterisk's HTTP server tells apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +47,10 @@ pub enum BodyError {
 pub struct Request<'a> {
     pub method: Option<Method>,
     /// Form fields of the body, then the query's parameters: res_ari's order.
-    pub params: Vec<(&'a str, &'a str)>,
+    /// Bytes as they came: credentials are compared as ARI compares them.
+    pub params: Vec<(&'a [u8], &'a [u8])>,
     /// HTTP Basic credentials, when the request carries them.
-    pub basic: Option<(&'a str, &'a str)>,
+    pub basic: Option<(&'a [u8], &'a [u8])>,
     pub origin: Option<&'a str>,
     pub request_method: Option<&'a str>,
     pub request_headers: Option<&'a str>,
@@ -66,14 +70,17 @@ pub struct Reply {
     /// Extra header lines, each ending in CRLF (Content-Type is the host's).
     pub headers: String,
     pub message: Option<&'static str>,
+    /// Close the connection once answered, as res_ari does for this answer.
+    pub close: bool,
 }
 
-/// What the route asks of the host while deciding.
-pub trait Host {
+/// What the route asks of the host while deciding; `A` is the host's ACL list.
+pub trait Host<A> {
     /// `ast_crypt_validate(password, hash)`.
-    fn crypt_matches(&self, password: &str, hash: &str) -> bool;
-    /// Whether the user's `permit`/`deny` lines refuse the peer.
-    fn acl_denies(&self, acl: &[(String, String)]) -> bool;
+    fn crypt_matches(&self, password: &[u8], hash: &[u8]) -> bool;
+    /// Whether the user's ACL list refuses the peer (`ast_apply_acl`, as res_ari
+    /// applies it: an empty list refuses nobody).
+    fn acl_denies(&self, acl: &A) -> bool;
     /// `stasis_app_claim_channel`: 0 won, -1 not found, -2 already claimed.
     fn claim(&self, channel_id: &str, application: &str) -> i32;
 }
@@ -81,8 +88,19 @@ pub trait Host {
 const ALLOW: &str = "Allow: OPTIONS,POST\r\n";
 
 /// Answers one request.
-pub fn handle(conf: &AriConf, req: &Request<'_>, host: &impl Host) -> Reply {
-    let mut headers = cors_headers(conf, req);
+pub fn handle<A>(conf: &AriConf<A>, req: &Request<'_>, host: &impl Host<A>) -> Reply {
+    let Some(general) = conf.general.as_deref() else {
+        // ARI's answer when its configuration is gone (a request that arrived as the
+        // route was being unlinked).
+        return Reply {
+            status: 500,
+            reason: "Server Error",
+            headers: String::new(),
+            message: Some("URI handler config missing"),
+            close: true,
+        };
+    };
+    let mut headers = cors_headers(general, req);
     let mut reply = |status, reason, message: Option<&'static str>, extra: &str| {
         headers.push_str(extra);
         Reply {
@@ -90,6 +108,8 @@ pub fn handle(conf: &AriConf, req: &Request<'_>, host: &impl Host) -> Reply {
             reason,
             headers: std::mem::take(&mut headers),
             message,
+            // res_ari closes the connection after these two.
+            close: status == 503 || message == Some("Out of memory"),
         }
     };
     if let Some(e) = req.body_error {
@@ -103,16 +123,16 @@ pub fn handle(conf: &AriConf, req: &Request<'_>, host: &impl Host) -> Reply {
             BodyError::Unparsable => {
                 reply(400, "Bad Request", Some("Error parsing request body"), "")
             }
-            BodyError::OutOfMemory => reply(
-                500,
-                "Internal Server Error",
-                Some("Error processing request"),
-                "",
-            ),
+            BodyError::OutOfMemory => {
+                reply(500, "Internal Server Error", Some("Out of memory"), "")
+            }
         };
     }
     let Some(user) = authenticate(conf, req, host) else {
-        let challenge = format!("WWW-Authenticate: Basic realm=\"{}\"\r\n", conf.auth_realm);
+        let challenge = format!(
+            "WWW-Authenticate: Basic realm=\"{}\"\r\n",
+            general.auth_realm
+        );
         return reply(
             401,
             "Unauthorized",
@@ -121,7 +141,7 @@ pub fn handle(conf: &AriConf, req: &Request<'_>, host: &impl Host) -> Reply {
         );
     };
     let method = req.method.unwrap_or(Method::Other);
-    if !user.acl.is_empty() && host.acl_denies(&user.acl) {
+    if user.acl.as_ref().is_some_and(|acl| host.acl_denies(acl)) {
         return reply(403, "Forbidden", Some("Access denied by ACL"), "");
     }
     if !req.fully_booted {
@@ -131,7 +151,7 @@ pub fn handle(conf: &AriConf, req: &Request<'_>, host: &impl Host) -> Reply {
         return reply(403, "Forbidden", Some("Write access denied"), "");
     }
     match method {
-        Method::Options => return reply(204, "No Content", None, &preflight(conf, req)),
+        Method::Options => return reply(204, "No Content", None, &preflight(general, req)),
         Method::Post => {}
         _ => return reply(405, "Method Not Allowed", Some("Invalid method"), ALLOW),
     }
@@ -152,7 +172,7 @@ pub fn handle(conf: &AriConf, req: &Request<'_>, host: &impl Host) -> Reply {
             "",
         );
     };
-    match host.claim(channel_id, application) {
+    match host.claim(&channel_id, &application) {
         0 => reply(204, "No Content", None, ""),
         -1 => reply(
             404,
@@ -176,7 +196,7 @@ pub fn handle(conf: &AriConf, req: &Request<'_>, host: &impl Host) -> Reply {
 }
 
 /// CORS for a simple request: the allowed origin is echoed, with credentials.
-fn cors_headers(conf: &AriConf, req: &Request<'_>) -> String {
+fn cors_headers(conf: &General, req: &Request<'_>) -> String {
     match req.origin {
         Some(o) if conf.origin_allowed(o) => format!(
             "Access-Control-Allow-Origin: {o}\r\nAccess-Control-Allow-Credentials: true\r\n"
@@ -187,7 +207,7 @@ fn cors_headers(conf: &AriConf, req: &Request<'_>) -> String {
 
 /// OPTIONS: `Allow`, and the preflight's answer when it asks for POST from an
 /// allowed origin.
-fn preflight(conf: &AriConf, req: &Request<'_>) -> String {
+fn preflight(conf: &General, req: &Request<'_>) -> String {
     let mut h = String::from(ALLOW);
     let (Some(origin), Some(method)) = (req.origin, req.request_method) else {
         return h;
@@ -206,39 +226,47 @@ fn preflight(conf: &AriConf, req: &Request<'_>) -> String {
 }
 
 /// The user the request authenticates as: HTTP Basic when present (even if
-/// wrong: no fallback), else the first `api_key` parameter.
-fn authenticate<'c>(conf: &'c AriConf, req: &Request<'_>, host: &impl Host) -> Option<&'c AriUser> {
+/// wrong: no fallback), else the first parameter named `api_key` (in any case up
+/// to 22.9, whose res_ari compares the name with strcasecmp; exactly on 22.10 and
+/// 23.4), split at its first colon.
+fn authenticate<'c, A>(
+    conf: &'c AriConf<A>,
+    req: &Request<'_>,
+    host: &impl Host<A>,
+) -> Option<&'c AriUser<A>> {
     let (name, password) = match req.basic {
         Some(b) => b,
         None => {
-            let (_, key) = req.params.iter().find(|(k, _)| *k == "api_key")?;
-            key.split_once(':').unwrap_or((key, ""))
+            let exact = conf.rules.api_key_exact;
+            let (_, key) = req.params.iter().find(|(k, _)| {
+                *k == b"api_key" || (!exact && k.eq_ignore_ascii_case(b"api_key"))
+            })?;
+            let colon = key.iter().position(|&b| b == b':')?;
+            (&key[..colon], &key[colon + 1..])
         }
     };
-    if name.is_empty() || password.is_empty() {
-        return None;
-    }
-    let user = conf.users.get(name)?;
-    let ok = match user.format {
-        PasswordFormat::Plain => user.password == password,
-        PasswordFormat::Crypt => host.crypt_matches(password, &user.password),
-    };
-    ok.then_some(user)
+    conf.validate(name, password, |p, h| host.crypt_matches(p, h))
 }
 
 /// `channelId` and `application`: the last of each among the parameters, a
 /// JSON body's field overriding both.
-fn claim_args<'a>(req: &Request<'a>) -> (Option<&'a str>, Option<&'a str>) {
+fn claim_args(req: &Request<'_>) -> (Option<String>, Option<String>) {
     let last = |name: &str| {
         req.params
             .iter()
             .rev()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| *v)
+            .find(|(k, _)| *k == name.as_bytes())
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
     };
     (
-        req.body_channel_id.unwrap_or_else(|| last("channelId")),
-        req.body_application.unwrap_or_else(|| last("application")),
+        match req.body_channel_id {
+            Some(field) => field.map(str::to_owned),
+            None => last("channelId"),
+        },
+        match req.body_application {
+            Some(field) => field.map(str::to_owned),
+            None => last("application"),
+        },
     )
 }
 

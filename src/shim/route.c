@@ -155,7 +155,7 @@ static int claim_callback(struct ast_tcptls_session_instance *ser, const struct 
 	asb_http_claim(&req);
 	if (!session.replied) {
 		/* Rust failed before answering (it logged why). */
-		sb_http_reply(&req, 500, "Internal Server Error", "", "Error processing request", 0);
+		sb_http_reply(&req, 500, "Internal Server Error", "", "Error processing request", 0, 0);
 	}
 
 	ao2_cleanup(auth);
@@ -166,7 +166,7 @@ static int claim_callback(struct ast_tcptls_session_instance *ser, const struct 
 }
 
 void sb_http_reply(const struct sb_http_request *req, int status, const char *reason,
-	const char *headers, const char *message, int pretty)
+	const char *headers, const char *message, int pretty, int close)
 {
 	struct session *session = req->session;
 	struct ast_str *head = ast_str_create(128);
@@ -186,6 +186,9 @@ void sb_http_reply(const struct sb_http_request *req, int status, const char *re
 		ast_http_error(session->ser, 500, "Server Error", "Out of memory");
 		return;
 	}
+	if (close) {
+		ast_http_request_close_on_completion(session->ser);
+	}
 	ast_str_set(&head, 0, "%s", S_OR(headers, ""));
 	if (message) {
 		json = ast_json_pack("{s: s}", "message", message);
@@ -202,27 +205,26 @@ void sb_http_reply(const struct sb_http_request *req, int status, const char *re
 	ast_http_send(session->ser, session->method, status, reason, head, out, 0, 0);
 }
 
-int sb_http_acl_denies(const struct sb_http_request *req, const char *const *rules, size_t n_rules)
+int sb_acl_append(struct ast_acl_list **list, const char *sense, const char *value)
 {
-	struct session *session = req->session;
-	struct ast_acl_list *acl = NULL;
 	int error = 0;
 	int named = 0;
-	int deny;
-	size_t i;
 
-	for (i = 0; i < n_rules; i++) {
-		ast_append_acl(rules[2 * i], rules[2 * i + 1], &acl, &error, &named);
-	}
-	if (error) {
-		/* A rule Asterisk cannot read refuses rather than lets through. */
-		ast_free_acl_list(acl);
-		return 1;
-	}
-	deny = acl && !ast_acl_list_is_empty(acl)
-		&& ast_apply_acl(acl, &session->ser->remote_address, "ARI User ACL") == AST_SENSE_DENY;
-	ast_free_acl_list(acl);
-	return deny;
+	ast_append_acl(sense, value, list, &error, &named);
+	return error ? -1 : 0;
+}
+
+void sb_acl_free(struct ast_acl_list *list)
+{
+	ast_free_acl_list(list);
+}
+
+int sb_acl_denies(struct ast_acl_list *list, const struct sb_http_request *req)
+{
+	struct session *session = req->session;
+
+	return list && !ast_acl_list_is_empty(list)
+		&& ast_apply_acl(list, &session->ser->remote_address, "ARI User ACL") == AST_SENSE_DENY;
 }
 
 int sb_crypt_validate(const char *password, const char *hash)

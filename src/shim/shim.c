@@ -159,6 +159,22 @@ int sb_module_loaded(const char *name)
 	return ast_module_check(name);
 }
 
+/* The loader's list says "Running" only for a module that loaded and did not
+ * decline (ast_module_check counts a declined one too). */
+static int running_entry(const char *module, const char *description, int usecnt,
+	const char *status, const char *like, enum ast_module_support_level support_level,
+	void *data)
+{
+	const char *name = data;
+
+	return !strcasecmp(module, name) && !strcmp(status, "Running");
+}
+
+int sb_module_running(const char *name)
+{
+	return ast_update_module_list_data(running_entry, NULL, (void *) name) > 0;
+}
+
 /*
  * The optional API: the five functions of asterisk/stasis_app_broadcast.h.
  * The typedefs repeat the header's prototypes so that a mismatch with the

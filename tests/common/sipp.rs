@@ -24,7 +24,7 @@ fn http_port() -> u16 {
 }
 
 /// Whether this Asterisk takes SIP calls at all: PJSIP (22.x, 23.x from Debian) or chan_sip
-/// (18.x, 20.x built by the test bed). The source builds of 22.5.0 and 23.4.1 have neither
+/// (18.x, 20.x built by the test bed). The source builds of 22.x and 23.4.1 have neither
 /// (no pjproject to build with).
 pub fn has_sip() -> bool {
     cli("core show channeltypes").lines().any(|l| {

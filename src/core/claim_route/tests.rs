@@ -3,12 +3,26 @@
 use std::cell::RefCell;
 
 use super::*;
-use crate::core::ari_conf::{AriConf, AriUser, PasswordFormat};
+use crate::core::ari_conf::{Category, UserAcl};
+use crate::core::release::ari_rules;
+
+/// A stand-in ACL list: denies when it holds a `deny` line.
+#[derive(Debug, Default)]
+struct Acl(bool);
+
+impl UserAcl for Acl {
+    fn empty() -> Acl {
+        Acl(false)
+    }
+    fn append(&mut self, sense: &[u8], _value: &[u8]) -> bool {
+        self.0 |= sense == b"deny";
+        true
+    }
+}
 
 /// A host whose claims answer `code`, recording what was claimed.
 struct FakeHost {
     code: i32,
-    acl_denies: bool,
     claimed: RefCell<Vec<(String, String)>>,
 }
 
@@ -16,19 +30,18 @@ impl FakeHost {
     fn answering(code: i32) -> FakeHost {
         FakeHost {
             code,
-            acl_denies: false,
             claimed: RefCell::default(),
         }
     }
 }
 
-impl Host for FakeHost {
-    fn crypt_matches(&self, password: &str, hash: &str) -> bool {
+impl Host<Acl> for FakeHost {
+    fn crypt_matches(&self, password: &[u8], hash: &[u8]) -> bool {
         // Stands in for crypt(3): "hash-of-<password>".
-        hash.strip_prefix("hash-of-") == Some(password)
+        hash.strip_prefix(b"hash-of-") == Some(password)
     }
-    fn acl_denies(&self, _acl: &[(String, String)]) -> bool {
-        self.acl_denies
+    fn acl_denies(&self, acl: &Acl) -> bool {
+        acl.0
     }
     fn claim(&self, channel_id: &str, application: &str) -> i32 {
         self.claimed
@@ -38,36 +51,61 @@ impl Host for FakeHost {
     }
 }
 
-fn user(password: &str, format: PasswordFormat, read_only: bool) -> AriUser {
-    AriUser {
-        password: password.into(),
-        format,
-        read_only,
-        acl: Vec::new(),
+fn cat(name: &str, vars: &[(&str, &str)]) -> Category {
+    Category {
+        name: name.into(),
+        vars: vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect(),
     }
 }
 
-fn conf() -> AriConf {
-    let mut c = AriConf {
-        allowed_origins: "http://ok.example".into(),
-        ..AriConf::default()
-    };
-    c.users
-        .insert("asb".into(), user("secret", PasswordFormat::Plain, false));
-    c.users
-        .insert("ro".into(), user("secret", PasswordFormat::Plain, true));
-    c.users.insert(
-        "cr".into(),
-        user("hash-of-pw", PasswordFormat::Crypt, false),
-    );
-    c
+fn user(name: &str, password: &str, format: &str, read_only: &str) -> Category {
+    cat(
+        name,
+        &[
+            ("type", "user"),
+            ("password", password),
+            ("password_format", format),
+            ("read_only", read_only),
+        ],
+    )
+}
+
+/// 22.9.0's reading of a file with three users (and a denied one).
+fn conf() -> AriConf<Acl> {
+    AriConf::none(ari_rules("22.9.0")).read(
+        Some(&[
+            cat("general", &[("allowed_origins", "http://ok.example")]),
+            user("asb", "secret", "plain", "no"),
+            user("ro", "secret", "plain", "yes"),
+            user("cr", "hash-of-pw", "crypt", "no"),
+            cat(
+                "walled",
+                &[
+                    ("type", "user"),
+                    ("password", "secret"),
+                    ("deny", "0.0.0.0/0"),
+                ],
+            ),
+        ]),
+        &mut Vec::new(),
+    )
+}
+
+fn basic(user: &'static str, password: &'static str) -> Option<(&'static [u8], &'static [u8])> {
+    Some((user.as_bytes(), password.as_bytes()))
 }
 
 fn post<'a>(params: &[(&'a str, &'a str)]) -> Request<'a> {
     Request {
         method: Some(Method::Post),
-        params: params.to_vec(),
-        basic: Some(("asb", "secret")),
+        params: params
+            .iter()
+            .map(|(k, v)| (k.as_bytes(), v.as_bytes()))
+            .collect(),
+        basic: basic("asb", "secret"),
         fully_booted: true,
         ..Request::default()
     }
@@ -141,17 +179,17 @@ fn authentication_basic_then_api_key() {
         r.headers,
         "WWW-Authenticate: Basic realm=\"Asterisk REST Interface\"\r\n"
     );
-    req.params.push(("api_key", "asb:secret"));
+    req.params.push((b"api_key", b"asb:secret"));
     assert_eq!(handle(&conf(), &req, &host).status, 204);
     // Only the first api_key counts.
-    req.params.insert(0, ("api_key", "asb:wrong"));
+    req.params.insert(0, (b"api_key", b"asb:wrong"));
     assert_eq!(handle(&conf(), &req, &host).status, 401);
     // Wrong Basic credentials do not fall back to a good api_key.
     req.params.remove(0);
-    req.basic = Some(("asb", "wrong"));
+    req.basic = basic("asb", "wrong");
     assert_eq!(handle(&conf(), &req, &host).status, 401);
     for bad in [("nobody", "secret"), ("asb", ""), ("", "secret")] {
-        req.basic = Some(bad);
+        req.basic = basic(bad.0, bad.1);
         assert_eq!(handle(&conf(), &req, &host).status, 401, "{bad:?}");
     }
 }
@@ -160,9 +198,9 @@ fn authentication_basic_then_api_key() {
 fn crypt_passwords_go_to_the_host() {
     let host = FakeHost::answering(0);
     let mut req = post(&[("channelId", "c"), ("application", "a")]);
-    req.basic = Some(("cr", "pw"));
+    req.basic = basic("cr", "pw");
     assert_eq!(handle(&conf(), &req, &host).status, 204);
-    req.basic = Some(("cr", "hash-of-pw"));
+    req.basic = basic("cr", "hash-of-pw");
     assert_eq!(handle(&conf(), &req, &host).status, 401);
 }
 
@@ -170,20 +208,19 @@ fn crypt_passwords_go_to_the_host() {
 fn read_only_acl_and_boot() {
     let host = FakeHost::answering(0);
     let mut req = post(&[("channelId", "c"), ("application", "a")]);
-    req.basic = Some(("ro", "secret"));
+    req.basic = basic("ro", "secret");
     let r = handle(&conf(), &req, &host);
     assert_eq!((r.status, r.message), (403, Some("Write access denied")));
-    req.basic = Some(("asb", "secret"));
+    req.basic = basic("asb", "secret");
     req.fully_booted = false;
-    assert_eq!(handle(&conf(), &req, &host).status, 503);
-    let mut c = conf();
-    c.users.get_mut("asb").unwrap().acl = vec![("deny".into(), "0.0.0.0/0".into())];
-    let host = FakeHost {
-        acl_denies: true,
-        ..FakeHost::answering(0)
-    };
-    let r = handle(&c, &req, &host);
+    let r = handle(&conf(), &req, &host);
+    // res_ari closes the connection after a 503.
+    assert_eq!((r.status, r.close), (503, true));
+    // 22.9.0: the ACL comes before the boot check.
+    req.basic = basic("walled", "secret");
+    let r = handle(&conf(), &req, &host);
     assert_eq!((r.status, r.message), (403, Some("Access denied by ACL")));
+    assert!(!r.close);
 }
 
 #[test]
@@ -238,6 +275,58 @@ fn body_errors_come_before_authentication() {
     );
     req.body_error = Some(BodyError::TooLarge);
     assert_eq!(handle(&conf(), &req, &host).status, 413);
+    // res_ari closes the connection when it runs out of memory.
+    req.body_error = Some(BodyError::OutOfMemory);
+    let r = handle(&conf(), &req, &host);
+    assert_eq!(
+        (r.status, r.message, r.close),
+        (500, Some("Out of memory"), true)
+    );
+}
+
+#[test]
+fn the_api_key_parameter_name_has_any_case() {
+    // res_ari (18.26.4 to 22.9.0) finds the first api_key with strcasecmp.
+    let host = FakeHost::answering(0);
+    let mut req = post(&[("channelId", "c"), ("application", "a")]);
+    req.basic = None;
+    req.params.push((b"API_Key", b"asb:secret"));
+    assert_eq!(handle(&conf(), &req, &host).status, 204);
+    // No colon: "Invalid api_key".
+    req.params[2] = (b"api_key", b"asb");
+    assert_eq!(handle(&conf(), &req, &host).status, 401);
+    // 22.10.1 and 23.4.1 (parse_api_keys) match the name exactly.
+    req.params[2] = (b"API_Key", b"asb:secret");
+    let file = [cat("general", &[]), user("asb", "secret", "plain", "no")];
+    for (release, status) in [("22.10.1", 401), ("23.4.1", 401), ("22.9.0", 204)] {
+        let c: AriConf<Acl> = AriConf::none(ari_rules(release)).read(Some(&file), &mut Vec::new());
+        assert_eq!(handle(&c, &req, &host).status, status, "{release}");
+    }
+}
+
+#[test]
+fn the_release_decides_how_names_compare() {
+    let host = FakeHost::answering(0);
+    let mut req = post(&[("channelId", "c"), ("application", "a")]);
+    req.basic = basic("ASB", "secret");
+    let file = [cat("general", &[]), user("asb", "secret", "plain", "no")];
+    let aco: AriConf<Acl> = AriConf::none(ari_rules("20.6.0")).read(Some(&file), &mut Vec::new());
+    assert_eq!(handle(&aco, &req, &host).status, 204);
+    assert_eq!(handle(&conf(), &req, &host).status, 401);
+}
+
+#[test]
+fn no_general_configuration_is_a_500_that_closes() {
+    let host = FakeHost::answering(0);
+    let r = handle(
+        &AriConf::<Acl>::none(ari_rules("22.9.0")),
+        &post(&[]),
+        &host,
+    );
+    assert_eq!(
+        (r.status, r.message, r.close),
+        (500, Some("URI handler config missing"), true)
+    );
 }
 
 // Which releases have a claim route of their own (core::release): a module built for the
