@@ -214,15 +214,24 @@ fn calls_on_node_at_death(cluster: &Cluster, k: usize) -> HashSet<String> {
     taken.difference(&ended).cloned().collect()
 }
 
-#[test]
-fn a_node_that_dies_costs_only_its_calls_and_comes_back() {
+/// Two nodes on the main release, the pool, and SIPp placing `calls` calls at 30/s through
+/// Kamailio in the background (None outside the main run).
+fn steady_stream(calls: u32) -> Option<(Cluster, Serving, Running)> {
     if !main_run_only() {
-        return;
+        return None;
     }
     let cluster = Cluster::up([MAIN, MAIN]);
     let serving = Serving::start(&cluster);
-    let calls = 450;
     let stream = start_sipp(&cluster.sipp("claimed", &serving.user).calls(calls, 30));
+    Some((cluster, serving, stream))
+}
+
+#[test]
+fn a_node_that_dies_costs_only_its_calls_and_comes_back() {
+    let calls = 450;
+    let Some((cluster, serving, stream)) = steady_stream(calls) else {
+        return;
+    };
     eventually("node 2 has taken calls", || {
         serving.seen(|s| s.count(1, "SUCCESS")) >= 30
     });
@@ -268,13 +277,10 @@ fn a_node_that_dies_costs_only_its_calls_and_comes_back() {
 
 #[test]
 fn an_upgrade_node_by_node_fails_no_call() {
-    if !main_run_only() {
-        return;
-    }
-    let cluster = Cluster::up([MAIN, MAIN]);
-    let serving = Serving::start(&cluster);
     let calls = 1200;
-    let stream = start_sipp(&cluster.sipp("claimed", &serving.user).calls(calls, 30));
+    let Some((cluster, serving, stream)) = steady_stream(calls) else {
+        return;
+    };
     for k in [1, 2] {
         let before = serving.seen(|s| s.count(k - 1, "SUCCESS"));
         eventually(&format!("node {k} takes calls"), || {

@@ -8,8 +8,10 @@ use super::*;
 
 use ari_worker::Ari;
 
-/// A running cluster; `scripts/cluster down` when dropped.
+/// A running cluster; `scripts/cluster down` when dropped. One at a time in a test binary (they
+/// share ports and containers): it holds the harness's serial lock while it lives.
 pub struct Cluster {
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
     env: Vec<(&'static str, String)>,
     dir: PathBuf,
     kamailio_port: u16,
@@ -20,6 +22,7 @@ impl Cluster {
     /// Two nodes on `releases` (node 1's, node 2's) behind Kamailio; no pool (the test brings its
     /// own). Returns once Kamailio has both nodes active.
     pub fn up(releases: [&str; 2]) -> Cluster {
+        let one_at_a_time = serial();
         let http = http_host()
             .rsplit(':')
             .next()
@@ -41,6 +44,7 @@ impl Cluster {
             })
             .to_vec();
         let cluster = Cluster {
+            _one_at_a_time: one_at_a_time,
             env,
             dir,
             kamailio_port,
@@ -61,19 +65,11 @@ impl Cluster {
 
     /// Runs `scripts/cluster ARGS`; panics with its output on failure.
     pub fn run(&self, args: &[&str]) -> String {
-        let out = Command::new(repo().join("scripts/cluster"))
-            .args(args)
+        let mut cmd = Command::new(repo().join("scripts/cluster"));
+        cmd.args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env_remove("CARGO_TARGET_DIR")
-            .output()
-            .expect("run scripts/cluster");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "scripts/cluster {args:?} failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
+            .env_remove("CARGO_TARGET_DIR");
+        stdout_of(cmd, &format!("scripts/cluster {args:?}"))
     }
 
     /// Where callers send their calls: Kamailio.

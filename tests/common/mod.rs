@@ -45,7 +45,7 @@ pub use nodes::SecondNode;
 pub use observer::{
     destroyed, digits_published, hangup_requested, observer, status, subscribed, var_set, Observer,
 };
-pub use sipp::{finish_all, has_sip, run_all, sipp, sipp_to, start_sipp, wait_log, Sipp};
+pub use sipp::{finish_all, has_sip, run_all, sipp, sipp_to, start_sipp, wait_log, Running, Sipp};
 pub use wire::{http_request, Answer, Auth};
 
 /// The test bed's HTTP server: `127.0.0.1:<ASB_HTTP_PORT>` (default 8088), as
@@ -143,13 +143,20 @@ pub fn testbed_command(env: &[(&str, String)], args: &[&str]) -> Command {
 
 /// Runs scripts/testbed with `env` set; panics with its output on failure.
 pub fn testbed_env(env: &[(&str, String)], args: &[&str]) -> String {
-    let out = testbed_command(env, args)
-        .output()
-        .expect("run scripts/testbed");
+    stdout_of(
+        testbed_command(env, args),
+        &format!("scripts/testbed {args:?} (env {env:?})"),
+    )
+}
+
+/// Runs `cmd` (one of the repository's scripts, `what`) to its end; its stdout, or a panic with
+/// its output when it fails.
+pub fn stdout_of(mut cmd: Command, what: &str) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {what}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
-        "scripts/testbed {args:?} (env {env:?}) failed:\n{stdout}\n{}",
+        "{what} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
