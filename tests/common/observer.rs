@@ -14,8 +14,8 @@ pub struct Observer {
     /// Kept events by channel id: waits look at one channel's events only.
     events: Mutex<std::collections::HashMap<String, Vec<Value>>>,
     arrived: std::sync::Condvar,
-    /// The application's name in the Asterisk that runs now.
-    app: Mutex<String>,
+    /// When the Asterisk it is registered in started (ARI's `startup_time`).
+    started: Mutex<String>,
 }
 
 /// The observer, as it is (for waits: it is not reconnected in the middle of
@@ -26,33 +26,44 @@ pub fn observer() -> &'static Observer {
         let obs: &'static Observer = Box::leak(Box::new(Observer {
             events: Mutex::new(std::collections::HashMap::new()),
             arrived: std::sync::Condvar::new(),
-            app: Mutex::new(String::new()),
+            started: Mutex::new(String::new()),
         }));
-        *obs.app.lock().unwrap_or_else(PoisonError::into_inner) = obs.listen();
+        *obs.started.lock().unwrap_or_else(PoisonError::into_inner) = startup_time();
+        obs.listen();
         obs
     })
 }
 
 /// The observer, subscribed in the Asterisk that runs now: call it before
-/// placing a call, whose events it must not miss. One ARI request tells
-/// whether its application is still registered (a restarted test bed has
-/// forgotten it).
+/// placing a call, whose events it must not miss. A restarted test bed (another
+/// startup time) has forgotten its application: it registers again. (Asking
+/// ARI about the application instead can deadlock Asterisk 22.10 while a
+/// subscribeAll application registers.)
 pub fn subscribed() -> &'static Observer {
     let obs = observer();
-    let mut app = obs.app.lock().unwrap_or_else(PoisonError::into_inner);
-    let path = format!("/applications/{}", *app);
-    if ari("GET", &path, &[], None).status != 200 {
-        *app = obs.listen();
+    let mut started = obs.started.lock().unwrap_or_else(PoisonError::into_inner);
+    let now = startup_time();
+    if *started != now {
+        *started = now;
+        obs.listen();
     }
     obs
 }
 
+/// Asterisk's start time as ARI reports it.
+fn startup_time() -> String {
+    let r = ari("GET", "/asterisk/info", &[("only", "status")], None);
+    r.body["status"]["startup_time"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 impl Observer {
     /// Registers a new application and keeps its events on a thread of its
-    /// own, which ends when the WebSocket does; returns its name.
-    fn listen(&'static self) -> String {
+    /// own, which ends when the WebSocket does.
+    fn listen(&'static self) {
         let mut app = App::connect_with(&unique("observer"), true);
-        let name = app.name.clone();
         thread::spawn(move || {
             while let Some(ev) = app.next_until_closed(Duration::from_secs(1)) {
                 let Some(ev) = ev else { continue };
@@ -71,11 +82,8 @@ impl Observer {
                 }
             }
         });
-        name
     }
-}
 
-impl Observer {
     /// The kept events, even after a test panicked while holding them (one
     /// failure must not fail every other test of the binary).
     fn lock(&self) -> MutexGuard<'_, std::collections::HashMap<String, Vec<Value>>> {
