@@ -142,20 +142,6 @@ impl Drop for Serving {
     }
 }
 
-/// Whether this run has SIP calls to place (see tests/sip.rs: the source builds of some
-/// releases have no SIP channel driver).
-fn sip_here() -> bool {
-    asterisk();
-    let here = has_sip();
-    if !here {
-        println!(
-            "Asterisk {} takes no SIP call here: no cluster to run",
-            asterisk_version()
-        );
-    }
-    here
-}
-
 fn main_run_only() -> bool {
     let main = asterisk_version() == MAIN;
     if !main {

@@ -13,24 +13,6 @@ use std::time::{Duration, Instant};
 use ari_worker::{Ari, Policy, Pool};
 use common::*;
 
-/// Whether this Asterisk takes SIP calls; when not, that it is a release the test bed builds
-/// without one (checked, and said, rather than passed silently).
-fn sip_here() -> bool {
-    asterisk();
-    if has_sip() {
-        // The observer sees every channel from its start.
-        subscribed();
-        return true;
-    }
-    let v = asterisk_version();
-    assert!(
-        ["22.5.0", "22.9.0", "23.4.1"].contains(&v.as_str()),
-        "Asterisk {v} should take SIP calls in the test bed (PJSIP or chan_sip)"
-    );
-    println!("Asterisk {v} is built without a SIP channel driver here (no pjproject): no SIP call to place");
-    false
-}
-
 /// The channel of the next call offered to `w`.
 fn offered(w: &mut App) -> String {
     let ev = w.wait_for("CallBroadcast", |v| v["type"] == "CallBroadcast");

@@ -45,7 +45,9 @@ pub use nodes::SecondNode;
 pub use observer::{
     destroyed, digits_published, hangup_requested, observer, status, subscribed, var_set, Observer,
 };
-pub use sipp::{finish_all, has_sip, run_all, sipp, sipp_to, start_sipp, wait_log, Running, Sipp};
+pub use sipp::{
+    finish_all, has_sip, run_all, sip_here, sipp, sipp_to, start_sipp, wait_log, Running, Sipp,
+};
 pub use wire::{http_request, Answer, Auth};
 
 /// The test bed's HTTP server: `127.0.0.1:<ASB_HTTP_PORT>` (default 8088), as

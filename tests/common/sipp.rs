@@ -33,6 +33,24 @@ pub fn has_sip() -> bool {
     })
 }
 
+/// Whether this Asterisk takes SIP calls; when not, that it is a release the test bed builds
+/// without one (checked, and said, rather than passed silently).
+pub fn sip_here() -> bool {
+    asterisk();
+    if has_sip() {
+        // The observer sees every channel from its start.
+        subscribed();
+        return true;
+    }
+    let v = asterisk_version();
+    assert!(
+        ["22.5.0", "22.9.0", "23.4.1"].contains(&v.as_str()),
+        "Asterisk {v} should take SIP calls in the test bed (PJSIP or chan_sip)"
+    );
+    println!("Asterisk {v} is built without a SIP channel driver here (no pjproject): no SIP call to place");
+    false
+}
+
 /// One call of `scenario` (sipp/<scenario>.xml) to the called user `user`, on ports above
 /// Asterisk's RTP range (rtp.conf) that no other run of this test binary uses: test binaries
 /// run one at a time; within one, every run takes the next ten.
