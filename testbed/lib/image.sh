@@ -123,7 +123,10 @@ ensure_image() {
     else
         log "building $IMAGE from testbed/Dockerfile (about a minute, log in $ASB_CACHE/logs/build-$VERSION.log)"
     fi
+    # ASB_BUILD_CPU_SHARES: the build containers' CPU weight (scripts/test builds images in the
+    # background at weight 2, so that they take only the CPU the running tests leave).
     run_step "build-$VERSION" "$ENGINE" build --network host --label "$LABEL=$sum" \
+        ${ASB_BUILD_CPU_SHARES:+--cpu-shares "$ASB_BUILD_CPU_SHARES"} \
         -t "$IMAGE" -f "$DOCKERFILE" "$context"
     [ "$VERSION" = "$DEFAULT_VERSION" ] || rm -rf "$context"
     [ "$(image_label)" = "$sum" ] || die "build finished but $IMAGE does not carry the expected label"
