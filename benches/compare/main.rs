@@ -8,8 +8,9 @@
 //! Rounds alternate: ours, upstream, ours, upstream… each one a fresh `scripts/testbed start
 //! [--upstream]`. One process drives everything: tokio tasks, one WebSocket per worker
 //! application, the shared ari-worker client's keep-alive connections. Exactly one subscribeAll
-//! observer per Asterisk run, connected once (Asterisk 22.10 deadlocks if subscribeAll
-//! applications come and go concurrently); its `ChannelVarset` of `STASISSTATUS` is the clock for
+//! observer per Asterisk run, connected once (Asterisk can deadlock ARI when a subscribeAll
+//! application closes while a device state event is delivered to it: asterisk/asterisk#2170);
+//! its `ChannelVarset` of `STASISSTATUS` is the clock for
 //! "StasisBroadcast returned".
 //!
 //! `--no-upstream` (chosen by itself when `ASB_ASTERISK` names another version than 22.10.1, which

@@ -77,9 +77,10 @@ async fn run(opts: Options) -> Result<bool, String> {
         tty: std::io::stderr().is_terminal(),
         opts,
     };
-    // Exactly one subscribeAll connection per node for the whole run (Asterisk 22.10 can
-    // deadlock when subscribeAll applications come and go concurrently). Its name must not
-    // match the pool's filter ^pool-, or it would be offered the calls.
+    // Exactly one subscribeAll connection per node for the whole run (Asterisk can deadlock
+    // ARI when a subscribeAll application's WebSocket closes while a device state event is
+    // delivered to it: asterisk/asterisk#2170). Its name must not match the pool's filter
+    // ^pool-, or it would be offered the calls.
     let mut observer = Worker::connect(&format!("observer-{pid}"), &nodes, true).await?;
     let prefix = run.prefix.clone();
     let sip = run.opts.sip;

@@ -7,9 +7,11 @@ use std::sync::{MutexGuard, PoisonError};
 /// The process's one observer: an application subscribed to every channel,
 /// keeping the ChannelVarset, ChannelHangupRequest, ChannelDestroyed and
 /// ChannelDtmfReceived events it sees. One per Asterisk run, never
-/// re-registered while that Asterisk runs: Asterisk 22.10 can deadlock when
-/// `subscribeAll` applications register and unregister concurrently. After a
-/// test restarts the test bed, [`subscribed`] connects it afresh.
+/// re-registered while that Asterisk runs: Asterisk can deadlock ARI when a
+/// `subscribeAll` application's WebSocket closes while a device state event is
+/// delivered to it (asterisk/asterisk#2170; the test bed also keeps
+/// res_stasis_device_state out for it, see testbed/asterisk/modules.conf.in).
+/// After a test restarts the test bed, [`subscribed`] connects it afresh.
 pub struct Observer {
     /// Kept events by channel id: waits look at one channel's events only.
     events: Mutex<std::collections::HashMap<String, Vec<Value>>>,
@@ -36,9 +38,9 @@ pub fn observer() -> &'static Observer {
 
 /// The observer, subscribed in the Asterisk that runs now: call it before
 /// placing a call, whose events it must not miss. A restarted test bed (another
-/// startup time) has forgotten its application: it registers again. (Asking
-/// ARI about the application instead can deadlock Asterisk 22.10 while a
-/// subscribeAll application registers.)
+/// startup time) has forgotten its application: it registers again. (Not by
+/// asking ARI for the application: `GET /applications` is one of the requests
+/// that hang behind the deadlock above.)
 pub fn subscribed() -> &'static Observer {
     let obs = observer();
     let mut started = obs.started.lock().unwrap_or_else(PoisonError::into_inner);
