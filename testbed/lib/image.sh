@@ -6,16 +6,29 @@
 
 # ---------------------------------------------------------------- image
 
+# with_image_lock IMAGE CMD...: CMD while holding IMAGE's lock. One maker of an image at a time,
+# whoever asks (scripts/test builds the matrix's images in the background while the matrix may
+# reach the same release): a second one waits, and CMD (which looks again first) then finds the
+# image made. The lock is the engine's, not a test bed's: images are shared.
+with_image_lock() {
+    local image=$1 lock; shift
+    exec {lock}>"${TMPDIR:-/tmp}/asb-image-${image//[^A-Za-z0-9._-]/_}.lock"
+    if ! flock -n "$lock"; then
+        log "another build of $image is under way: waiting for it"
+        flock "$lock"
+    fi
+    "$@"
+    exec {lock}>&-
+}
+
 ensure_base_image() {
+    image_exists "$BASE_IMAGE" || with_image_lock "$BASE_IMAGE" make_base_image
+}
+
+make_base_image() {
     image_exists "$BASE_IMAGE" && return 0
-    # As for the images (ensure_image): one maker of a base image at a time.
-    local lock
-    exec {lock}>"${TMPDIR:-/tmp}/asb-image-${BASE_IMAGE//[^A-Za-z0-9._-]/_}.lock"
-    flock "$lock"
-    image_exists "$BASE_IMAGE" && { exec {lock}>&-; return 0; }
     log "base image $BASE_IMAGE is missing: trying to pull it"
     if timeout 60 "$ENGINE" pull "$BASE_IMAGE" >"$ASB_CACHE/logs/pull.log" 2>&1; then
-        exec {lock}>&-
         return 0
     fi
     log "pull failed ($(tail -n 1 "$ASB_CACHE/logs/pull.log" | cut -c1-160))"
@@ -31,7 +44,6 @@ ensure_base_image() {
         _ "$rootfs" "$ENGINE" "$BASE_IMAGE"
     remove_rootfs "$rootfs"
     image_exists "$BASE_IMAGE" || die "import of $BASE_IMAGE did not produce the image"
-    exec {lock}>&-
 }
 
 # remove_rootfs DIR: delete a debootstrap tree safely. An interrupted debootstrap can leave /proc,
@@ -114,23 +126,12 @@ image_label() {
 ensure_image() {
     engine
     cache_dirs
+    [ "$(image_label)" = "$(dockerfile_sum)" ] || with_image_lock "$IMAGE" build_image
+}
+
+build_image() {
     local sum; sum=$(dockerfile_sum)
-    if [ "$(image_label)" = "$sum" ]; then
-        return 0
-    fi
-    # One build of an image at a time, whoever asks (scripts/test builds the matrix's images in
-    # the background while the matrix may reach the same release): wait for the other build, then
-    # take its image. The lock is the engine's, not a test bed's (images are shared).
-    local lock_file=${TMPDIR:-/tmp}/asb-image-${IMAGE//[^A-Za-z0-9._-]/_}.lock lock
-    exec {lock}>"$lock_file"
-    if ! flock -n "$lock"; then
-        log "another build of $IMAGE is under way: waiting for it"
-        flock "$lock"
-    fi
-    if [ "$(image_label)" = "$sum" ]; then
-        exec {lock}>&-
-        return 0
-    fi
+    [ "$(image_label)" = "$sum" ] && return 0
     ensure_base_image
     local context=$TESTBED_DIR
     if [ "$VERSION" != "$DEFAULT_VERSION" ]; then
@@ -150,7 +151,6 @@ ensure_image() {
         -t "$IMAGE" -f "$DOCKERFILE" "$context"
     [ "$VERSION" = "$DEFAULT_VERSION" ] || rm -rf "$context"
     [ "$(image_label)" = "$sum" ] || die "build finished but $IMAGE does not carry the expected label"
-    exec {lock}>&-
     log "built $IMAGE"
 }
 
