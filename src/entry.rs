@@ -179,6 +179,8 @@ pub extern "C" fn asb_unload() -> c_int {
             notice!("Unloading: {n} broadcast(s) still waiting were ended (STASISSTATUS=TIMEOUT)");
         }
         if let Err(busy) = module::drain_all(UNLOAD_GRACE) {
+            #[cfg(feature = "fault-injection")]
+            crate::fault::unload_refused();
             let busy: Vec<_> = busy
                 .iter()
                 .map(|(e, n)| format!("{n} thread(s) {}", e.what()))
@@ -232,6 +234,8 @@ pub unsafe extern "C" fn asb_exec(chan: *mut sys::ast_channel, data: *const c_ch
     // Counted before the gate is read, so that unload either sees this thread
     // in its drain or this thread sees the gate closed.
     let _in = InFlight::enter(Entry::Exec);
+    #[cfg(feature = "fault-injection")]
+    crate::fault::call_came_in();
     guard("StasisBroadcast", 0, || {
         // SAFETY: the PBX hands us a valid channel for the call's duration.
         let Some(chan) = (unsafe { Channel::from_raw(chan) }) else {

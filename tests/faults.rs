@@ -30,8 +30,9 @@ fn load_again() {
     claimed_end_to_end("fault-w");
 }
 
-/// A claim held inside the optional API (fault `fault-slow-claim`), with the
-/// log mark taken before it; the thread returns the claim's HTTP status.
+/// A claim held inside the optional API (fault `fault-slow-claim`: until an
+/// unload has given up waiting for it), with the log mark taken before it;
+/// the thread returns the claim's HTTP status.
 fn claim_held_inside() -> (Log, thread::JoinHandle<u16>) {
     arm("fault-slow-claim");
     let log = Log::mark();
@@ -88,8 +89,8 @@ fn a_hangup_frame_from_the_driver_ends_the_dialplan() {
 
 /// Issue 13, defect 1: a call that starts `StasisBroadcast()` while an unload
 /// runs (Asterisk checked the use count before) must not be left inside the
-/// module. The unload pauses once every entry is stopped (in the build before
-/// the fix: once its drain had returned); the call started then is offered to
+/// module. The unload is held once every entry is stopped (in the build before
+/// the fix: once its drain had returned) until a call comes in; that call is offered to
 /// nobody, the unload goes through, and Asterisk lives on. Before the fix the
 /// call got in and waited; the loader's hang-up of the module's calls woke it,
 /// and the module was unmapped while it was still on its (slowed) way out.
@@ -111,8 +112,8 @@ fn a_call_starting_during_an_unload_is_not_left_inside() {
     load_again();
 }
 
-/// Issue 13, defect 2: a thread inside the optional API (here a claim that
-/// stays longer than unload waits) makes the unload refused, with every entry
+/// Issue 13, defect 2: a thread inside the optional API (here a claim held
+/// there until unload gives up waiting for it) makes the unload refused, with every entry
 /// back in place; once it has left, the unload goes through. Before the fix,
 /// unload ignored that drain, returned 0 and Asterisk crashed when the claim
 /// went on in the unloaded code.
@@ -150,4 +151,9 @@ fn faults_injected_by_a_test_build() {
     a_call_starting_during_an_unload_is_not_left_inside();
     an_unload_is_refused_while_a_claim_stays_inside();
     a_refused_hard_unload_leaves_a_module_that_loads_again();
+    let capped = Log::since_start()
+        .lines()
+        .into_iter()
+        .find(|l| l.contains("hold ended by its cap"));
+    assert_eq!(capped, None, "a fault's hold never saw its event");
 }
