@@ -20,8 +20,7 @@
 //! Each pause logs a NOTICE when it starts, which the tests wait for.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::asterisk::frame::Frame;
@@ -37,47 +36,69 @@ thread_local! {
     /// Armed by `arm` on the waiting PBX thread, used up after its wait.
     static SLOW_EXIT: Cell<bool> = const { Cell::new(false) };
 }
-static SLOW_UNLOAD: AtomicBool = AtomicBool::new(false);
-static SLOW_CLAIM: AtomicBool = AtomicBool::new(false);
+/// The next unload, held until a call has come in.
+static UNLOAD_HOLD: Hold = Hold::new("unload");
+/// The next claim, held until an unload has refused.
+static CLAIM_HOLD: Hold = Hold::new("claim");
 
-/// An unload held until a call has come in.
-static CALL_CAME_IN: Event = Event::new();
-/// A claim held until an unload has refused.
-static UNLOAD_REFUSED: Event = Event::new();
-
-/// A one-shot event a held thread waits for.
-struct Event {
-    happened: Mutex<bool>,
-    cond: Condvar,
+/// A thread held once, when armed, until the event it waits for is released
+/// (or `HOLD_CAP` has passed).
+struct Hold {
+    what: &'static str,
+    state: Mutex<HoldState>,
+    released: Condvar,
 }
 
-impl Event {
-    const fn new() -> Event {
-        Event {
-            happened: Mutex::new(false),
-            cond: Condvar::new(),
+struct HoldState {
+    armed: bool,
+    released: bool,
+}
+
+impl Hold {
+    const fn new(what: &'static str) -> Hold {
+        Hold {
+            what,
+            state: Mutex::new(HoldState {
+                armed: false,
+                released: false,
+            }),
+            released: Condvar::new(),
         }
     }
 
-    /// Forgets an earlier occurrence (before a hold starts).
-    fn reset(&self) {
-        *self.happened.lock().unwrap_or_else(|p| p.into_inner()) = false;
+    fn state(&self) -> MutexGuard<'_, HoldState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn signal(&self) {
-        *self.happened.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        self.cond.notify_all();
+    /// The next `hold` waits; an earlier release is forgotten.
+    fn arm(&self) {
+        *self.state() = HoldState {
+            armed: true,
+            released: false,
+        };
     }
 
-    /// Waits for the event, at most `HOLD_CAP`.
-    fn wait(&self) {
-        let happened = self.happened.lock().unwrap_or_else(|p| p.into_inner());
-        let (_happened, timeout) = self
-            .cond
-            .wait_timeout_while(happened, HOLD_CAP, |h| !*h)
-            .unwrap_or_else(|p| p.into_inner());
-        if timeout.timed_out() {
-            warning!("fault injection: hold ended by its cap, the event never came");
+    fn release(&self) {
+        self.state().released = true;
+        self.released.notify_all();
+    }
+
+    /// Waits for the release, if armed (once per arming).
+    fn hold(&self) {
+        let mut state = self.state();
+        if !std::mem::replace(&mut state.armed, false) {
+            return;
+        }
+        notice!("fault injection: {} pausing", self.what);
+        let (_state, waited) = self
+            .released
+            .wait_timeout_while(state, HOLD_CAP, |s| !s.released)
+            .unwrap_or_else(PoisonError::into_inner);
+        if waited.timed_out() {
+            warning!(
+                "fault injection: {} hold ended by its cap, the event never came",
+                self.what
+            );
         }
     }
 }
@@ -88,12 +109,10 @@ pub fn arm(args: &[String]) {
     DRIVER_HANGUP.set(has("fault-driver-hangup"));
     SLOW_EXIT.set(has("fault-slow-exit"));
     if has("fault-slow-unload") {
-        CALL_CAME_IN.reset();
-        SLOW_UNLOAD.store(true, Ordering::SeqCst);
+        UNLOAD_HOLD.arm();
     }
     if has("fault-slow-claim") {
-        UNLOAD_REFUSED.reset();
-        SLOW_CLAIM.store(true, Ordering::SeqCst);
+        CLAIM_HOLD.arm();
     }
 }
 
@@ -116,26 +135,20 @@ pub fn exit_pause() {
 
 /// A call has come into the application (releases a held unload).
 pub fn call_came_in() {
-    CALL_CAME_IN.signal();
+    UNLOAD_HOLD.release();
 }
 
 /// Holds an unload until a call has come in, if armed.
 pub fn unload_pause() {
-    if SLOW_UNLOAD.swap(false, Ordering::SeqCst) {
-        notice!("fault injection: unload pausing");
-        CALL_CAME_IN.wait();
-    }
+    UNLOAD_HOLD.hold();
 }
 
 /// An unload has refused (releases a held claim).
 pub fn unload_refused() {
-    UNLOAD_REFUSED.signal();
+    CLAIM_HOLD.release();
 }
 
 /// Holds a claim until an unload has refused, if armed.
 pub fn claim_pause() {
-    if SLOW_CLAIM.swap(false, Ordering::SeqCst) {
-        notice!("fault injection: claim pausing");
-        UNLOAD_REFUSED.wait();
-    }
+    CLAIM_HOLD.hold();
 }
